@@ -1,0 +1,25 @@
+"""archiver: crawl listing pages into typed, atomically published snapshots.
+
+Analysts start here::
+
+    import archiver
+    df = archiver.load("data")          # every snapshot's rows, typed
+    archiver.history("data")            # one row per entry and snapshot
+    archiver.published("data")          # narrowed publication interval per entry
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+PROJECT_URL = "https://github.com/archiver-project/archiver"
+
+__all__ = ["__version__", "history", "load", "published"]
+
+
+def __getattr__(name: str):
+    # Imported lazily so that Scrapy's settings module can import the version cheaply.
+    if name in ("load", "history", "published"):
+        from archiver import dataset
+
+        return getattr(dataset, name)
+    raise AttributeError(name)

@@ -1,0 +1,42 @@
+"""Text fields as a reader sees them: no markup, entities decoded, whitespace collapsed."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from w3lib.html import remove_tags
+
+from archiver.items import ListingEntry
+from archiver.pipelines import CountingPipeline
+
+TEXT_FIELDS = ("source", "title", "summary", "age_text", "views_text")
+# C0/C1 control characters other than whitespace never belong in archived text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+
+
+def clean_text(value: str | None) -> str | None:
+    """Return the plain text of ``value``, or None when nothing readable is left.
+
+    Tags are removed before entities are decoded, so an escaped ``&lt;b&gt;`` stays as the
+    literal text ``<b>`` the page showed.
+    """
+    if value is None:
+        return None
+    text = html.unescape(remove_tags(value))
+    text = " ".join(_CONTROL.sub("", text).split())
+    return text or None
+
+
+class CleanTextPipeline(CountingPipeline):
+    stage = "text"
+
+    def process_item(self, item: ListingEntry) -> ListingEntry:
+        for name in TEXT_FIELDS:
+            before = getattr(item, name)
+            after = clean_text(before)
+            if after != before:
+                setattr(item, name, after)
+                self.count(name, "cleaned" if after else "emptied")
+        item.extra = {k: v for k, v in ((k, clean_text(v)) for k, v in item.extra.items()) if v}
+        return item

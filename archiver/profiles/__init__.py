@@ -1,0 +1,251 @@
+"""Site profiles: how to read one listing format, declared as data in a TOML file.
+
+A profile names CSS or XPath selectors for the entries of a page, for each entry's fields,
+and for the page's next link and announced total. Loading one only parses TOML, compiles
+selectors and regular expressions: it never runs code from the file. Every problem is
+reported at start-up as one line naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+from cssselect import SelectorError
+from lxml import etree
+from parsel import Selector
+from parsel.csstranslator import HTMLTranslator
+
+from archiver.errors import ArchiverError
+
+# Profile field name -> ListingEntry attribute, for the contract's fields.
+CONTRACT_FIELDS = {
+    "title": "title",
+    "url": "url",
+    "summary": "summary",
+    "age": "age_text",
+    "views": "views_text",
+    "source": "source",
+}
+PAGE_KEYS = {"next", "total", "source"}
+TOP_KEYS = {"name", "description", "entries", "detect", "date_order", "fields", "page", "patterns"}
+RESERVED = {
+    "snapshot_id", "entry_id", "title", "url", "summary", "age_text", "published_earliest",
+    "published_latest", "views", "views_text", "position", "page_url", "fetched_at",
+    "page_time", "extra", "source",
+}  # fmt: skip
+_EXTRA_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+_TOTAL = re.compile(r"\d[\d,]*")
+
+
+class ProfileError(ArchiverError):
+    """A profile file that cannot be used; the message names the file and the key."""
+
+
+def is_xpath(query: str) -> bool:
+    return query.startswith(("/", "./", "("))
+
+
+def _compile_selector(query: str) -> None:
+    """Raise ValueError when ``query`` is not a valid CSS (parsel dialect) or XPath selector."""
+    try:
+        if is_xpath(query):
+            etree.XPath(query)
+        else:
+            HTMLTranslator().css_to_xpath(query)
+    except (SelectorError, etree.XPathSyntaxError, ValueError) as exc:
+        raise ValueError(str(exc) or type(exc).__name__) from exc
+
+
+def select_text(node: Selector, query: str) -> str | None:
+    """All strings ``query`` yields under ``node``, joined by spaces; None when there are none."""
+    found = node.xpath(query) if is_xpath(query) else node.css(query)
+    text = " ".join(" ".join(s for s in found.getall() if s is not None).split())
+    return text or None
+
+
+@dataclass(frozen=True)
+class PageData:
+    """What a profile reads from one page, before any normalisation."""
+
+    entries: list[dict[str, str | None]]
+    next_url: str | None
+    total: int | None
+    source: str | None
+    # field name -> count of entries where the profile's pattern did not match.
+    unmatched: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    path: str
+    entries: str
+    fields: dict[str, str]
+    page: dict[str, str] = field(default_factory=dict)
+    patterns: dict[str, re.Pattern[str]] = field(default_factory=dict)
+    detect: str = ""
+    date_order: str = "mdy"
+    description: str = ""
+
+    @property
+    def extra_fields(self) -> list[str]:
+        return [name for name in self.fields if name not in CONTRACT_FIELDS]
+
+    def matches(self, page: Selector) -> bool:
+        """True when the page looks like this format (used by ``profile=auto``)."""
+        query = self.detect or self.entries
+        return bool(page.xpath(query) if is_xpath(query) else page.css(query))
+
+    def _value(
+        self, node: Selector, name: str, query: str, unmatched: dict[str, int]
+    ) -> str | None:
+        text = select_text(node, query) if query else None
+        pattern = self.patterns.get(name)
+        if text is None or pattern is None:
+            return text
+        match = pattern.search(text)
+        if match is None:
+            unmatched[name] = unmatched.get(name, 0) + 1
+            return None
+        return (match.group(1) if pattern.groups else match.group(0)).strip() or None
+
+    def extract(self, page: Selector, page_url: str) -> PageData:
+        """Apply the profile to one page; relative links are resolved against ``page_url``."""
+        unmatched: dict[str, int] = {}
+        nodes = page.xpath(self.entries) if is_xpath(self.entries) else page.css(self.entries)
+        entries = [
+            {name: self._value(node, name, query, unmatched) for name, query in self.fields.items()}
+            for node in nodes
+        ]
+        for entry in entries:
+            if entry.get("url"):
+                entry["url"] = urljoin(page_url, entry["url"])
+        next_href = self._value(page, "next", self.page.get("next", ""), unmatched)
+        total_text = self._value(page, "total", self.page.get("total", ""), unmatched)
+        total_match = _TOTAL.search(total_text) if total_text else None
+        return PageData(
+            entries=entries,
+            next_url=urljoin(page_url, next_href) if next_href else None,
+            total=int(total_match[0].replace(",", "")) if total_match else None,
+            source=self._value(page, "source", self.page.get("source", ""), unmatched),
+            unmatched=unmatched,
+        )
+
+
+def _fail(path: str, key: str, problem: str) -> ProfileError:
+    return ProfileError(f"profile {path}: key '{key}': {problem}")
+
+
+def _string_table(data: dict[str, Any], table: str, path: str) -> dict[str, str]:
+    value = data.get(table, {})
+    if not isinstance(value, dict):
+        raise _fail(path, table, "must be a table")
+    for key, item in value.items():
+        if not isinstance(item, str):
+            raise _fail(path, f"{table}.{key}", "must be a string")
+    return dict(value)
+
+
+def parse_profile(text: str, path: str) -> Profile:
+    """Validate a profile's TOML text; ``path`` only names it in error messages."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"profile {path}: not valid TOML: {exc}") from exc
+    for key in data:
+        if key not in TOP_KEYS:
+            raise _fail(path, key, f"unknown key (known: {', '.join(sorted(TOP_KEYS))})")
+    for key in ("name", "entries"):
+        if not isinstance(data.get(key), str) or not data[key].strip():
+            raise _fail(path, key, "missing or empty")
+    fields = _string_table(data, "fields", path)
+    page = _string_table(data, "page", path)
+    raw_patterns = _string_table(data, "patterns", path)
+    if not fields.get("title"):
+        raise _fail(path, "fields.title", "missing or empty: every entry needs a title")
+    for name in fields:
+        if name not in CONTRACT_FIELDS and (name in RESERVED or not _EXTRA_NAME.match(name)):
+            raise _fail(path, f"fields.{name}", "not a usable extra field name (a-z, 0-9, _)")
+    for name in page:
+        if name not in PAGE_KEYS:
+            raise _fail(
+                path, f"page.{name}", f"unknown key (known: {', '.join(sorted(PAGE_KEYS))})"
+            )
+    selectors = {"entries": data["entries"], "detect": data.get("detect", "")}
+    selectors |= {f"fields.{k}": v for k, v in fields.items()}
+    selectors |= {f"page.{k}": v for k, v in page.items()}
+    for key, query in selectors.items():
+        if not isinstance(query, str):
+            raise _fail(path, key, "must be a string")
+        if query:
+            try:
+                _compile_selector(query)
+            except ValueError as exc:
+                raise _fail(path, key, f"invalid selector {query!r}: {exc}") from exc
+    patterns = {}
+    for name, pattern in raw_patterns.items():
+        if name not in fields and name not in page:
+            raise _fail(path, f"patterns.{name}", "names no field of this profile")
+        try:
+            patterns[name] = re.compile(pattern)
+        except re.error as exc:
+            raise _fail(path, f"patterns.{name}", f"invalid regular expression: {exc}") from exc
+    date_order = data.get("date_order", "mdy")
+    if date_order not in ("mdy", "dmy"):
+        raise _fail(path, "date_order", "must be 'mdy' or 'dmy'")
+    return Profile(
+        name=data["name"].strip(),
+        path=path,
+        entries=data["entries"],
+        fields={k: v for k, v in fields.items()},
+        page=page,
+        patterns=patterns,
+        detect=data.get("detect", ""),
+        date_order=date_order,
+        description=str(data.get("description", "")),
+    )
+
+
+def load_profile_file(path: str | Path) -> Profile:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProfileError(f"profile {path}: cannot be read: {exc}") from exc
+    return parse_profile(text, str(path))
+
+
+def builtin_profiles() -> list[Profile]:
+    """The profiles shipped in this package, in the order ``auto`` tries them."""
+    folder = resources.files(__name__)
+    names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".toml"))
+    return [parse_profile(folder.joinpath(n).read_text("utf-8"), f"builtin:{n}") for n in names]
+
+
+def resolve_profile(spec: str) -> list[Profile]:
+    """Candidates for ``-a profile=``: ``auto`` -> every built-in, a name -> that built-in,
+    anything else -> a file path."""
+    builtins = builtin_profiles()
+    if spec == "auto":
+        return builtins
+    for profile in builtins:
+        if profile.name == spec:
+            return [profile]
+    if Path(spec).suffix == ".toml" or Path(spec).exists():
+        return [load_profile_file(spec)]
+    known = ", ".join(p.name for p in builtins)
+    raise ProfileError(f"profile {spec!r}: no such built-in profile ({known}) or file")
+
+
+def detect_profile(candidates: list[Profile], page: Selector, url: str) -> Profile:
+    """The first candidate that matches ``page``; a ProfileError naming the URL otherwise."""
+    for profile in candidates:
+        if profile.matches(page):
+            return profile
+    tried = ", ".join(p.name for p in candidates)
+    raise ProfileError(f"{url}: no profile matches this page (tried: {tried})")

@@ -1,0 +1,57 @@
+"""Scrapy settings for archiver: polite by default, typed feeds, atomic snapshots.
+
+Override any of these per run with ``-s NAME=VALUE``.
+"""
+
+from archiver import PROJECT_URL, __version__
+
+BOT_NAME = "archiver"
+SPIDER_MODULES = ["archiver.spiders"]
+NEWSPIDER_MODULE = "archiver.spiders"
+
+# --- Politeness: identify ourselves, obey robots.txt, one request at a time per site. ---
+USER_AGENT = f"archiver/{__version__} (+{PROJECT_URL})"
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS_PER_DOMAIN = 1
+DOWNLOAD_DELAY = 1.0
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+TELNETCONSOLE_ENABLED = False
+# Scrapy 2.19+ also opens an HTTP remote-control port; an unattended archiver needs neither.
+REMOTE_CONTROL_ENABLED = False
+# Listing pages are HTML of tens to hundreds of KiB; anything near this is not a listing.
+DOWNLOAD_MAXSIZE = 8 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
+DOWNLOAD_TIMEOUT = 30
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+REDIRECT_MAX_TIMES = 5
+COOKIES_ENABLED = False
+
+# --- Items: normalise in small steps, drop what is not an entry, count everything. ---
+ITEM_PIPELINES = {
+    "archiver.pipelines.text.CleanTextPipeline": 100,
+    "archiver.pipelines.required.RequireTitlePipeline": 200,
+    "archiver.pipelines.identity.EntryIdPipeline": 300,
+    "archiver.pipelines.age.AgePipeline": 400,
+    "archiver.pipelines.views.ViewsPipeline": 500,
+}
+
+# --- Output: every crawl publishes one snapshot; -O out.parquet / out.jsonl also work. ---
+EXTENSIONS = {
+    "archiver.snapshots.SnapshotWriter": 500,
+}
+FEED_EXPORTERS = {
+    "parquet": "archiver.exporters.ParquetExporter",
+    "jsonl": "archiver.exporters.JsonLinesExporter",
+    "jsonlines": "archiver.exporters.JsonLinesExporter",
+}
+FEED_EXPORT_ENCODING = "utf-8"
+ARCHIVER_DATA_DIR = "data"
+ARCHIVER_SNAPSHOTS = True
+# A safety net against endless pagination (a "next" link that always yields a new URL).
+ARCHIVER_MAX_PAGES = 1000
+
+LOG_LEVEL = "INFO"

@@ -1,0 +1,264 @@
+"""Snapshots on disk: one crawl, one directory, published atomically.
+
+Layout under ``<ARCHIVER_DATA_DIR>``::
+
+    snapshots/
+      snapshot_id=20261127T165155Z-3fa2c1/     <- hive partition: pyarrow, DuckDB, polars, Spark
+        entries.parquet
+        _meta/manifest.json                     <- "_" folders are skipped by Parquet readers
+        _meta/entries.jsonl
+    .staging/<snapshot_id>/                     <- a crawl in progress; never read as a snapshot
+
+A crawl writes into ``.staging``; when the spider closes, the files are synced, the manifest
+(written last) records their checksums, and one ``rename`` moves the directory into
+``snapshots/``. A reader therefore sees a whole snapshot or none; a crawl that dies leaves
+only a staging directory, which nothing lists as a snapshot.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from scrapy import Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import CloseSpider, NotConfigured
+
+from archiver import __version__
+from archiver.errors import ArchiverError
+from archiver.exporters import JsonLinesExporter, ParquetExporter, iso_utc
+from archiver.items import SCHEMA
+
+logger = logging.getLogger(__name__)
+
+MANIFEST_FORMAT = 1
+SNAPSHOTS = "snapshots"
+STAGING = ".staging"
+PARTITION = "snapshot_id="
+PARQUET_FILE = "entries.parquet"
+JSONL_FILE = "_meta/entries.jsonl"
+MANIFEST_FILE = "_meta/manifest.json"
+_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
+
+
+def new_snapshot_id(now: datetime | None = None) -> str:
+    """``20261127T165155Z-3fa2c1``: sorts in time order; the suffix keeps parallel crawls apart."""
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    return f"{moment:%Y%m%dT%H%M%S}Z-{secrets.token_hex(3)}"
+
+
+def check_snapshot_id(snapshot_id: str) -> str:
+    """Refuse an id that could name a path outside the data directory."""
+    if not _SAFE_ID.match(snapshot_id) or ".." in snapshot_id:
+        raise ArchiverError(f"snapshot id {snapshot_id!r}: only letters, digits, '.', '_', '-'")
+    return snapshot_id
+
+
+def snapshot_dir(data_dir: str | Path, snapshot_id: str) -> Path:
+    return Path(data_dir) / SNAPSHOTS / f"{PARTITION}{check_snapshot_id(snapshot_id)}"
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _close_synced(handle: BinaryIO) -> None:
+    if not handle.closed:
+        handle.flush()
+        os.fsync(handle.fileno())
+        handle.close()
+
+
+@dataclass
+class SnapshotInfo:
+    """One published snapshot, as listed by ``archiver snapshots``."""
+
+    snapshot_id: str
+    path: Path
+    manifest: dict[str, Any]
+
+    @property
+    def status(self) -> str:
+        return str(self.manifest.get("status", "unknown"))
+
+
+def list_snapshots(data_dir: str | Path) -> list[SnapshotInfo]:
+    """Published snapshots in time order. A directory without a readable manifest is listed
+    with status ``damaged`` rather than hidden."""
+    root = Path(data_dir) / SNAPSHOTS
+    if not root.is_dir():
+        return []
+    found = []
+    for path in sorted(root.glob(f"{PARTITION}*")):
+        snapshot_id = path.name.removeprefix(PARTITION)
+        try:
+            manifest = json.loads((path / MANIFEST_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            manifest = {"snapshot_id": snapshot_id, "status": "damaged", "error": str(exc)}
+        found.append(SnapshotInfo(snapshot_id, path, manifest))
+    return found
+
+
+def snapshot_status(close_reason: str, failed: int, rows: int, pages: int) -> str:
+    """``complete``: finished with every page read; ``partial``: some rows but something was
+    lost or the crawl was stopped; ``failed``: nothing was archived."""
+    if rows == 0 and (failed or pages == 0 or close_reason != "finished"):
+        return "failed"
+    if close_reason != "finished" or failed:
+        return "partial"
+    return "complete"
+
+
+class SnapshotWriter:
+    """Scrapy extension: streams every scraped item into a staging snapshot and publishes it."""
+
+    def __init__(self, crawler: Crawler, data_dir: Path) -> None:
+        self.crawler = crawler
+        self.data_dir = data_dir
+        self.staging: Path | None = None
+        self.files: dict[str, BinaryIO] = {}
+        self.parquet: ParquetExporter | None = None
+        self.jsonl: JsonLinesExporter | None = None
+        self.rows = 0
+        self.sources: set[str] = set()
+        self.started_at = datetime.now(UTC)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SnapshotWriter:
+        if not crawler.settings.getbool("ARCHIVER_SNAPSHOTS", True):
+            raise NotConfigured("ARCHIVER_SNAPSHOTS is off")
+        writer = cls(crawler, Path(crawler.settings.get("ARCHIVER_DATA_DIR", "data")))
+        crawler.signals.connect(writer.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(writer.item_scraped, signal=signals.item_scraped)
+        crawler.signals.connect(writer.spider_closed, signal=signals.spider_closed)
+        return writer
+
+    def spider_opened(self, spider: Spider) -> None:
+        snapshot_id = check_snapshot_id(spider.snapshot_id)
+        staging = self.data_dir / STAGING / snapshot_id
+        try:
+            (self.data_dir / SNAPSHOTS).mkdir(parents=True, exist_ok=True)
+            if snapshot_dir(self.data_dir, snapshot_id).exists():
+                raise FileExistsError(f"snapshot {snapshot_id} already exists")
+            (staging / "_meta").mkdir(parents=True, exist_ok=False)
+            self.files = {
+                PARQUET_FILE: (staging / PARQUET_FILE).open("xb"),
+                JSONL_FILE: (staging / JSONL_FILE).open("xb"),
+            }
+        except OSError as exc:
+            logger.error("cannot write snapshots under %s: %s", self.data_dir, exc)
+            self.crawler.stats.set_value("archiver/snapshot/error", str(exc))
+            raise CloseSpider("snapshot_unwritable") from exc
+        self.staging = staging
+        self.parquet = ParquetExporter(self.files[PARQUET_FILE])
+        self.jsonl = JsonLinesExporter(self.files[JSONL_FILE])
+        self.parquet.start_exporting()
+        self.jsonl.start_exporting()
+        logger.info("snapshot %s: writing to %s", snapshot_id, staging)
+
+    def item_scraped(self, item: Any, spider: Spider) -> None:
+        if self.staging is None:
+            return
+        self.parquet.export_item(item)  # type: ignore[union-attr]
+        self.jsonl.export_item(item)  # type: ignore[union-attr]
+        self.rows += 1
+        if getattr(item, "source", None):
+            self.sources.add(item.source)
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        if self.staging is None:
+            return
+        self.parquet.finish_exporting()  # type: ignore[union-attr]
+        self.jsonl.finish_exporting()  # type: ignore[union-attr]
+        for handle in self.files.values():
+            _close_synced(handle)
+        manifest = self.build_manifest(spider, reason)
+        manifest_path = self.staging / MANIFEST_FILE
+        with manifest_path.open("x", encoding="utf-8") as handle:
+            json.dump(manifest, handle, indent=2, ensure_ascii=False)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        _fsync_dir(self.staging / "_meta")
+        _fsync_dir(self.staging)
+        target = snapshot_dir(self.data_dir, manifest["snapshot_id"])
+        os.rename(self.staging, target)  # atomic on one filesystem; target never pre-exists
+        _fsync_dir(target.parent)
+        self.crawler.stats.set_value("archiver/snapshot/status", manifest["status"])
+        self.crawler.stats.set_value("archiver/snapshot/path", str(target))
+        for listing in manifest["listings"]:
+            if listing["announced"] is not None and listing["announced"] != listing["extracted"]:
+                logger.warning(
+                    "%s announces %d entries but %d were extracted",
+                    listing["start_url"],
+                    listing["announced"],
+                    listing["extracted"],
+                )
+        logger.info(
+            "snapshot published: %s (%d rows, %s)", target, manifest["rows"], manifest["status"]
+        )
+
+    def build_manifest(self, spider: Spider, reason: str) -> dict[str, Any]:
+        listings = list(getattr(spider, "listings", {}).values())
+        failed = [f for state in listings for f in state.failed]
+        pages = sum(state.pages_fetched for state in listings)
+        assert self.staging is not None
+        files = {}
+        for name in (PARQUET_FILE, JSONL_FILE):
+            path = self.staging / name
+            files[name] = {
+                "sha256": sha256_file(path),
+                "bytes": path.stat().st_size,
+                "rows": self.rows,
+            }
+        stats = self.crawler.stats.get_stats()
+        return {
+            "format": MANIFEST_FORMAT,
+            "snapshot_id": spider.snapshot_id,
+            "status": snapshot_status(reason, len(failed), self.rows, pages),
+            "close_reason": reason,
+            "started_at": iso_utc(self.started_at),
+            "finished_at": iso_utc(datetime.now(UTC)),
+            "archiver_version": __version__,
+            "spider": spider.name,
+            "start_urls": list(getattr(spider, "start_urls", [])),
+            "profile": getattr(spider, "profile_spec", None),
+            "rows": self.rows,
+            "pages_fetched": pages,
+            "pages_failed": failed,
+            "listings": [
+                {
+                    "start_url": state.start_url,
+                    "profile": state.profile,
+                    "announced": state.announced,
+                    "extracted": state.extracted,
+                    "pages_fetched": state.pages_fetched,
+                    "stopped": state.stopped,
+                }
+                for state in listings
+            ],
+            "sources": sorted(self.sources),
+            "files": files,
+            "schema": {field.name: str(field.type) for field in SCHEMA},
+            "stats": {k: v for k, v in sorted(stats.items()) if k.startswith("archiver/")},
+        }

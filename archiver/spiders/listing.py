@@ -1,0 +1,217 @@
+"""The ``listing`` spider: start, read each page with its profile, follow the next link.
+
+It only crawls. What to read is the profile's business (``archiver.profiles``), what the
+text means is the pipelines' (``archiver.pipelines``), where rows go is the snapshot
+writer's (``archiver.snapshots``).
+"""
+
+from __future__ import annotations
+
+import email.utils
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import scrapy
+from scrapy.http import Response
+from twisted.python.failure import Failure
+
+from archiver.errors import ArchiverError
+from archiver.items import ListingEntry
+from archiver.profiles import (
+    CONTRACT_FIELDS,
+    Profile,
+    ProfileError,
+    detect_profile,
+    resolve_profile,
+)
+from archiver.snapshots import new_snapshot_id
+
+DEMO_INDEX = Path(__file__).resolve().parents[2] / "data" / "demo" / "index.html"
+ALLOWED_START_SCHEMES = ("http", "https", "file")
+
+
+@dataclass
+class ListingState:
+    """What one start URL's pagination chain has seen, for the manifest."""
+
+    start_url: str
+    profile: str | None = None
+    announced: int | None = None
+    extracted: int = 0
+    pages_fetched: int = 0
+    failed: list[dict[str, str]] = field(default_factory=list)
+    stopped: str | None = None  # why pagination ended early, if it did
+
+
+def parse_start_urls(value: str | list[str] | None) -> list[str]:
+    """``-a start_urls=URL[,URL...]``; a plain path is taken as a local file."""
+    if not value:
+        return [DEMO_INDEX.as_uri()]
+    items = value if isinstance(value, list) else value.split(",")
+    urls = []
+    for raw in (item.strip() for item in items):
+        if not raw:
+            continue
+        scheme = urlsplit(raw).scheme.lower()
+        if not scheme and Path(raw).exists():
+            raw, scheme = Path(raw).resolve().as_uri(), "file"
+        if scheme not in ALLOWED_START_SCHEMES:
+            raise ArchiverError(f"start_urls: {raw!r} is not an http, https or file URL")
+        urls.append(raw)
+    if not urls:
+        raise ArchiverError("start_urls: no URL given")
+    return urls
+
+
+def same_site(start_url: str, url: str) -> bool:
+    """Pagination stays on the start URL's scheme family and host."""
+    start, target = urlsplit(start_url), urlsplit(url)
+    if start.scheme == "file":
+        return target.scheme == "file"
+    return target.scheme in ("http", "https") and target.hostname == start.hostname
+
+
+def page_time_of(response: Response, fetched_at: datetime) -> datetime:
+    """The page's own time: its ``Date`` header when it has a valid one, else the fetch time."""
+    header = response.headers.get(b"Date")
+    if header:
+        try:
+            parsed = email.utils.parsedate_to_datetime(header.decode("latin-1"))
+        except (TypeError, ValueError, IndexError):
+            parsed = None
+        if parsed is not None and parsed.tzinfo is not None:
+            return parsed.astimezone(UTC)
+    return fetched_at
+
+
+class ListingSpider(scrapy.Spider):
+    name = "listing"
+
+    def __init__(
+        self,
+        start_urls: str | list[str] | None = None,
+        profile: str = "auto",
+        max_pages: str | int | None = None,
+        snapshot_id: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.start_urls = parse_start_urls(start_urls)
+        self.profile_spec = profile
+        self.candidates = resolve_profile(profile)
+        try:
+            self.max_pages = int(max_pages) if max_pages not in (None, "") else None
+        except ValueError as exc:
+            raise ArchiverError(f"max_pages: {max_pages!r} is not a whole number") from exc
+        if self.max_pages is not None and self.max_pages < 1:
+            raise ArchiverError(f"max_pages: {max_pages!r} must be at least 1")
+        self.snapshot_id = snapshot_id or new_snapshot_id()
+        self.listings = {url: ListingState(url) for url in self.start_urls}
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        for url in self.start_urls:
+            yield self._page_request(url, listing=url, page_no=1, offset=0)
+
+    def _page_request(self, url: str, *, listing: str, page_no: int, offset: int) -> scrapy.Request:
+        return scrapy.Request(
+            url,
+            callback=self.parse,
+            errback=self.page_failed,
+            cb_kwargs={"listing": listing, "page_no": page_no, "offset": offset},
+            meta={"listing": listing},
+        )
+
+    def _profile_for(self, state: ListingState, response: Response) -> Profile:
+        if state.profile is not None:
+            return next(p for p in self.candidates if p.name == state.profile)
+        profile = detect_profile(self.candidates, response, response.url)
+        state.profile = profile.name
+        if self.profile_spec == "auto":
+            self.logger.info("profile auto: %s matches %s", profile.name, response.url)
+        return profile
+
+    def parse(
+        self, response: Response, listing: str, page_no: int, offset: int
+    ) -> Iterator[ListingEntry | scrapy.Request]:
+        fetched_at = datetime.now(UTC)
+        state = self.listings[listing]
+        state.pages_fetched += 1
+        if not hasattr(response, "selector"):
+            self._fail(state, response.url, f"not an HTML page ({type(response).__name__})")
+            return
+        try:
+            profile = self._profile_for(state, response)
+        except ProfileError as exc:
+            self._fail(state, response.url, str(exc))
+            return
+        page = profile.extract(response.selector, response.url)
+        for name, count in page.unmatched.items():
+            self.crawler.stats.inc_value(f"archiver/extract/{name}/pattern_unmatched", count)
+        if page_no == 1:
+            state.announced = page.total
+        page_time = page_time_of(response, fetched_at)
+        default_source = page.source or urlsplit(response.url).hostname or "local file"
+        for index, fields in enumerate(page.entries, start=1):
+            state.extracted += 1
+            entry = ListingEntry(
+                snapshot_id=self.snapshot_id,
+                source=fields.get("source") or default_source,
+                title=fields.get("title"),
+                page_url=response.url,
+                position=offset + index,
+                fetched_at=fetched_at,
+                page_time=page_time,
+                date_order=profile.date_order,
+            )
+            for name, attribute in CONTRACT_FIELDS.items():
+                if name not in ("source", "title"):
+                    setattr(entry, attribute, fields.get(name))
+            entry.extra = {n: v for n in profile.extra_fields if (v := fields.get(n)) is not None}
+            yield entry
+        if not page.entries:
+            self.crawler.stats.inc_value("archiver/extract/page/no_entries")
+            self.logger.warning("no entries on %s (profile %s)", response.url, profile.name)
+        yield from self._follow(state, response, page.next_url, page_no, offset + len(page.entries))
+
+    def _follow(
+        self,
+        state: ListingState,
+        response: Response,
+        next_url: str | None,
+        page_no: int,
+        offset: int,
+    ) -> Iterator[scrapy.Request]:
+        if not next_url:
+            return
+        limit = min(self.max_pages or 10**9, self.settings.getint("ARCHIVER_MAX_PAGES", 1000))
+        if page_no >= limit:
+            state.stopped = f"max_pages ({limit}) reached at {response.url}"
+            self.crawler.stats.inc_value("archiver/follow/next/max_pages")
+            return
+        if not same_site(state.start_url, next_url):
+            state.stopped = f"next link leaves the site: {next_url}"
+            self.crawler.stats.inc_value("archiver/follow/next/offsite")
+            self.logger.warning(
+                "not following %s from %s: other host or scheme", next_url, response.url
+            )
+            return
+        yield self._page_request(
+            next_url, listing=state.start_url, page_no=page_no + 1, offset=offset
+        )
+
+    def _fail(self, state: ListingState, url: str, reason: str) -> None:
+        state.failed.append({"url": url, "reason": reason})
+        self.crawler.stats.inc_value("archiver/pages/failed")
+        self.logger.error("%s: %s", url, reason)
+
+    def page_failed(self, failure: Failure) -> None:
+        request = failure.request  # type: ignore[attr-defined]
+        state = self.listings[request.meta["listing"]]
+        value = failure.value
+        response = getattr(value, "response", None)
+        reason = f"HTTP {response.status}" if response is not None else failure.getErrorMessage()
+        self._fail(state, request.url, f"{type(value).__name__}: {reason}")
