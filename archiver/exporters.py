@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, BinaryIO
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from itemadapter import ItemAdapter
@@ -18,6 +19,16 @@ from scrapy.exporters import BaseItemExporter, JsonLinesItemExporter
 from archiver.items import COLUMNS, SCHEMA
 
 ROW_GROUP_SIZE = 1000
+
+
+def _with_pandas_metadata(schema: pa.Schema) -> pa.Schema:
+    """Add the pandas metadata pyarrow writes for DataFrames, so that a plain
+    ``pandas.read_parquet`` restores nullable integers (``views``) as ``Int64``, not float."""
+    empty = schema.empty_table().to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
+    return schema.with_metadata(pa.Schema.from_pandas(empty, preserve_index=False).metadata)
+
+
+FILE_SCHEMA = _with_pandas_metadata(SCHEMA)
 
 
 def iso_utc(value: datetime) -> str:
@@ -59,7 +70,7 @@ class ParquetExporter(BaseItemExporter):
 
     def start_exporting(self) -> None:
         self._writer = pq.ParquetWriter(
-            self.file, SCHEMA, compression="zstd", write_statistics=True
+            self.file, FILE_SCHEMA, compression="zstd", write_statistics=True
         )
 
     def export_item(self, item: Any) -> None:
@@ -77,7 +88,7 @@ class ParquetExporter(BaseItemExporter):
         for row in rows:
             if row.get("extra") is not None:
                 row["extra"] = list(row["extra"].items())
-        table = pa.Table.from_pylist(rows, schema=SCHEMA)
+        table = pa.Table.from_pylist(rows, schema=FILE_SCHEMA)
         self._writer.write_table(table)  # type: ignore[union-attr]
         self.rows_written += len(rows)
         self._rows = []

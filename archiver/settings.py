@@ -8,6 +8,8 @@ from archiver import PROJECT_URL, __version__
 BOT_NAME = "archiver"
 SPIDER_MODULES = ["archiver.spiders"]
 NEWSPIDER_MODULE = "archiver.spiders"
+# Our "crawl" adds one-line argument errors and exit codes that say what was archived.
+COMMANDS_MODULE = "archiver.commands"
 
 # --- Politeness: identify ourselves, obey robots.txt, one request at a time per site. ---
 USER_AGENT = f"archiver/{__version__} (+{PROJECT_URL})"

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import pyarrow.parquet as pq
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider, NotConfigured
@@ -35,7 +36,6 @@ from scrapy.exceptions import CloseSpider, NotConfigured
 from archiver import __version__
 from archiver.errors import ArchiverError
 from archiver.exporters import JsonLinesExporter, ParquetExporter, iso_utc
-from archiver.items import SCHEMA
 
 logger = logging.getLogger(__name__)
 
@@ -259,6 +259,68 @@ class SnapshotWriter:
             ],
             "sources": sorted(self.sources),
             "files": files,
-            "schema": {field.name: str(field.type) for field in SCHEMA},
+            "schema": {f.name: str(f.type) for f in pq.read_schema(self.staging / PARQUET_FILE)},
             "stats": {k: v for k, v in sorted(stats.items()) if k.startswith("archiver/")},
         }
+
+
+def verify_snapshot(info: SnapshotInfo) -> list[str]:
+    """Every way ``info`` differs from its manifest, one line each; empty when sound.
+
+    Checksums catch any changed byte; the Parquet footer, row counts and schema are checked
+    as well, so a problem is described, not just detected.
+    """
+    where = f"snapshot {info.snapshot_id}"
+    if info.status == "damaged":
+        return [f"{where}: manifest unreadable: {info.manifest.get('error')}"]
+    problems = []
+    if info.manifest.get("snapshot_id") != info.snapshot_id:
+        problems.append(f"{where}: manifest names snapshot {info.manifest.get('snapshot_id')!r}")
+    files = info.manifest.get("files", {})
+    for name in (PARQUET_FILE, JSONL_FILE):
+        if name not in files:
+            problems.append(f"{where}: manifest lists no {name}")
+    for name, expected in files.items():
+        path = info.path / name
+        if not path.is_file():
+            problems.append(f"{where}: {name} is missing")
+            continue
+        size = path.stat().st_size
+        if size != expected.get("bytes"):
+            problems.append(
+                f"{where}: {name} has {size} bytes, manifest says {expected.get('bytes')}"
+            )
+        if sha256_file(path) != expected.get("sha256"):
+            problems.append(f"{where}: {name} checksum does not match the manifest")
+    parquet = info.path / PARQUET_FILE
+    if parquet.is_file():
+        try:
+            meta = pq.read_metadata(parquet)
+            schema = pq.read_schema(parquet)
+        except Exception as exc:  # any reader error means the file is damaged
+            problems.append(f"{where}: {PARQUET_FILE} is not readable Parquet: {exc}")
+        else:
+            if meta.num_rows != info.manifest.get("rows"):
+                problems.append(
+                    f"{where}: {PARQUET_FILE} has {meta.num_rows} rows, "
+                    f"manifest says {info.manifest.get('rows')}"
+                )
+            recorded = info.manifest.get("schema", {})
+            actual = {field.name: str(field.type) for field in schema}
+            if recorded and actual != recorded:
+                problems.append(f"{where}: {PARQUET_FILE} schema differs from the manifest")
+    jsonl = info.path / JSONL_FILE
+    if jsonl.is_file():
+        lines = 0
+        with jsonl.open("rb") as handle:
+            for number, line in enumerate(handle, start=1):
+                lines += 1
+                try:
+                    json.loads(line)
+                except ValueError:
+                    problems.append(f"{where}: {JSONL_FILE} line {number} is not JSON")
+                    break
+        rows = info.manifest.get("rows")
+        if lines != rows:
+            problems.append(f"{where}: {JSONL_FILE} has {lines} lines, manifest says {rows}")
+    return problems

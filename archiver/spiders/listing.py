@@ -28,7 +28,7 @@ from archiver.profiles import (
     detect_profile,
     resolve_profile,
 )
-from archiver.snapshots import new_snapshot_id
+from archiver.snapshots import check_snapshot_id, new_snapshot_id
 
 DEMO_INDEX = Path(__file__).resolve().parents[2] / "data" / "demo" / "index.html"
 ALLOWED_START_SCHEMES = ("http", "https", "file")
@@ -100,17 +100,36 @@ class ListingSpider(scrapy.Spider):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.start_urls = parse_start_urls(start_urls)
+        arguments = self.check_arguments(start_urls, profile, max_pages, snapshot_id)
+        self.start_urls = arguments["start_urls"]
+        self.candidates = arguments["candidates"]
+        self.max_pages = arguments["max_pages"]
+        self.snapshot_id = snapshot_id or new_snapshot_id()
         self.profile_spec = profile
-        self.candidates = resolve_profile(profile)
+        self.listings = {url: ListingState(url) for url in self.start_urls}
+
+    @staticmethod
+    def check_arguments(
+        start_urls: str | list[str] | None = None,
+        profile: str = "auto",
+        max_pages: str | int | None = None,
+        snapshot_id: str | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
+        """Parse ``-a`` arguments; an ``ArchiverError`` names the bad one (before any crawl)."""
         try:
-            self.max_pages = int(max_pages) if max_pages not in (None, "") else None
+            pages = int(max_pages) if max_pages not in (None, "") else None
         except ValueError as exc:
             raise ArchiverError(f"max_pages: {max_pages!r} is not a whole number") from exc
-        if self.max_pages is not None and self.max_pages < 1:
+        if pages is not None and pages < 1:
             raise ArchiverError(f"max_pages: {max_pages!r} must be at least 1")
-        self.snapshot_id = snapshot_id or new_snapshot_id()
-        self.listings = {url: ListingState(url) for url in self.start_urls}
+        if snapshot_id is not None:
+            check_snapshot_id(snapshot_id)
+        return {
+            "start_urls": parse_start_urls(start_urls),
+            "candidates": resolve_profile(profile),
+            "max_pages": pages,
+        }
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for url in self.start_urls:

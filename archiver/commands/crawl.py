@@ -1,0 +1,43 @@
+"""``scrapy crawl`` as Scrapy's own, plus two things a scheduler needs.
+
+* Bad spider arguments (``-a profile=...``) end before crawling with one line, exit 2.
+* The exit code says what was archived (see README, "Exit codes"):
+  0 complete, 3 partial, 1 failed (nothing archived, or the crawl could not start).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from scrapy.commands.crawl import Command as ScrapyCrawlCommand
+from scrapy.exceptions import UsageError
+
+from archiver.errors import ArchiverError
+
+EXIT_CODES = {"complete": 0, "partial": 3, "failed": 1}
+
+
+class Command(ScrapyCrawlCommand):
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        if len(args) != 1:
+            super().run(args, opts)
+            return
+        assert self.crawler_process is not None
+        spidercls = self.crawler_process.spider_loader.load(args[0])
+        check = getattr(spidercls, "check_arguments", None)
+        if check is not None:
+            try:
+                check(**opts.spargs)
+            except ArchiverError as exc:
+                raise UsageError(str(exc), print_help=False) from exc
+        crawler = self._create_crawler(spidercls)
+        self.crawler_process.crawl(crawler, **opts.spargs)
+        self.crawler_process.start()
+        if self.crawler_process.bootstrap_failed:
+            self.exitcode = 1
+            return
+        status = crawler.stats.get_value("archiver/snapshot/status") if crawler.stats else None
+        if status is None:  # snapshots off (-s ARCHIVER_SNAPSHOTS=0) or not published
+            self.exitcode = 0 if crawler.stats.get_value("finish_reason") == "finished" else 1
+        else:
+            self.exitcode = EXIT_CODES.get(status, 1)

@@ -1,0 +1,202 @@
+"""Reading snapshots back: the analyst's side of archiver.
+
+``load`` returns every row with the contract's types; ``history`` follows each entry across
+snapshots; ``published`` narrows each entry's publication interval using every observation.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+
+from archiver.errors import ArchiverError
+from archiver.items import SCHEMA
+from archiver.snapshots import PARQUET_FILE, SnapshotInfo, list_snapshots
+
+_PANDAS_TYPES = {pa.int64(): pd.Int64Dtype(), pa.int32(): pd.Int32Dtype()}
+
+
+def _select(data_dir: str | Path, snapshot: str | None) -> list[SnapshotInfo]:
+    snapshots = [s for s in list_snapshots(data_dir) if (s.path / PARQUET_FILE).is_file()]
+    if snapshot is None:
+        return snapshots
+    chosen = [s for s in snapshots if s.snapshot_id == snapshot]
+    if not chosen:
+        raise ArchiverError(f"snapshot {snapshot!r} not found under {data_dir}")
+    return chosen
+
+
+def read_table(data_dir: str | Path = "data", snapshot: str | None = None) -> pa.Table:
+    """Every selected snapshot's rows as one Arrow table.
+
+    Files written by older or newer versions are read against the union of their schemas,
+    so a column one snapshot lacks comes back as nulls and no snapshot's column is dropped.
+    """
+    snapshots = _select(data_dir, snapshot)
+    files = [str(s.path / PARQUET_FILE) for s in snapshots]
+    if not files:
+        return SCHEMA.empty_table()
+    schemas = [SCHEMA, *(ds.dataset(f, format="parquet").schema for f in files)]
+    schema = pa.unify_schemas(schemas, promote_options="permissive")
+    return ds.dataset(files, schema=schema, format="parquet").to_table()
+
+
+def to_pandas(table: pa.Table) -> pd.DataFrame:
+    """Nullable integers stay integers (``Int64``), ids are plain strings, times are UTC."""
+    if pa.types.is_dictionary(table.schema.field("snapshot_id").type):
+        index = table.schema.get_field_index("snapshot_id")
+        table = table.set_column(
+            index, "snapshot_id", table.column("snapshot_id").cast(pa.string())
+        )
+    return table.to_pandas(types_mapper=_PANDAS_TYPES.get)
+
+
+def load(data_dir: str | Path = "data", snapshot: str | None = None) -> pd.DataFrame:
+    """Every snapshot's rows (or one snapshot's), typed as in the contract."""
+    return to_pandas(read_table(data_dir, snapshot))
+
+
+def _statuses(data_dir: str | Path) -> pd.DataFrame:
+    rows = [
+        {
+            "snapshot_id": s.snapshot_id,
+            "status": s.status,
+            "sources": list(s.manifest.get("sources", [])),
+        }
+        for s in list_snapshots(data_dir)
+    ]
+    return pd.DataFrame(rows, columns=["snapshot_id", "status", "sources"])
+
+
+def history(data_dir: str | Path = "data") -> pd.DataFrame:
+    """One row per entry and snapshot, in time order, with ``present`` telling whether the
+    entry was listed.
+
+    Absence is only claimed where it is evidence: a row with ``present=False`` comes from a
+    *complete* snapshot that crawled the entry's source. Partial and failed snapshots add
+    rows only for what they saw.
+    """
+    columns = ["entry_id", "snapshot_id", "source", "title", "views", "position", "present"]
+    rows = load(data_dir)
+    if rows.empty:
+        return pd.DataFrame(columns=columns)
+    seen = (
+        rows.sort_values(["snapshot_id", "position"])
+        .drop_duplicates(["snapshot_id", "entry_id"])
+        .assign(present=True)[columns]
+    )
+    latest = seen.drop_duplicates("entry_id", keep="last").set_index("entry_id")
+    statuses = _statuses(data_dir)
+    complete = statuses[statuses["status"] == "complete"].explode("sources")
+    candidates = latest.reset_index()[["entry_id", "source", "title"]].merge(
+        complete.rename(columns={"sources": "source"})[["snapshot_id", "source"]], on="source"
+    )
+    missing = candidates.merge(
+        seen[["entry_id", "snapshot_id"]],
+        on=["entry_id", "snapshot_id"],
+        how="left",
+        indicator=True,
+    )
+    missing = missing[missing["_merge"] == "left_only"].drop(columns="_merge")
+    missing = missing.assign(views=pd.NA, position=pd.NA, present=False)[columns]
+    out = pd.concat([seen, missing], ignore_index=True) if len(missing) else seen
+    out = out.astype({"views": "Int64", "position": "Int32", "present": bool})
+    return out.sort_values(["snapshot_id", "position", "entry_id"], na_position="last").reset_index(
+        drop=True
+    )
+
+
+def published(data_dir: str | Path = "data") -> pd.DataFrame:
+    """One row per entry: the publication interval every observation allows.
+
+    Each snapshot's ``age_text`` implies an interval; the truth lies in all of them, so the
+    narrowed interval is their intersection. ``contradictions`` counts observations that are
+    disjoint from at least one other (the site changed a date, or printed a wrong one); the
+    narrowed bounds are then left empty rather than invented.
+    """
+    columns = [
+        "entry_id",
+        "title",
+        "published_earliest",
+        "published_latest",
+        "observations",
+        "contradictions",
+    ]
+    rows = load(data_dir)
+    rows = rows.dropna(subset=["published_earliest", "published_latest"])
+    if rows.empty:
+        return pd.DataFrame(columns=columns)
+    out = []
+    for entry_id, group in rows.sort_values("snapshot_id").groupby("entry_id", sort=True):
+        earliest, latest = group["published_earliest"], group["published_latest"]
+        disjoint = sum(
+            bool(((latest < start) | (earliest > end)).any())
+            for start, end in zip(earliest, latest, strict=True)
+        )
+        narrowed = (earliest.max(), latest.min()) if not disjoint else (pd.NaT, pd.NaT)
+        out.append(
+            {
+                "entry_id": entry_id,
+                "title": group["title"].iloc[-1],
+                "published_earliest": narrowed[0],
+                "published_latest": narrowed[1],
+                "observations": len(group),
+                "contradictions": disjoint,
+            }
+        )
+    frame = pd.DataFrame(out, columns=columns)
+    for name in ("published_earliest", "published_latest"):
+        frame[name] = pd.to_datetime(frame[name], utc=True)
+    return frame
+
+
+DIFF_FIELDS = ("title", "url", "summary", "views")
+
+
+def _jsonable(value: object) -> object:
+    """Plain Python values for JSON output; every kind of missing becomes None."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return value
+
+
+def diff(data_dir: str | Path = "data", a: str | None = None, b: str | None = None) -> dict:
+    """What changed between snapshots ``a`` and ``b`` (default: the last two).
+
+    ``new``: listed in b, not in a; ``vanished``: listed in a, not in b; ``changed``: in both,
+    with a different title, URL, summary or view count (``changes`` maps field -> [a, b]).
+    """
+    ids = [s.snapshot_id for s in list_snapshots(data_dir)]
+    if a is None and b is None:
+        if len(ids) < 2:
+            raise ArchiverError(f"diff needs two snapshots; {data_dir} has {len(ids)}")
+        a, b = ids[-2], ids[-1]
+    elif a is None or b is None:
+        raise ArchiverError("diff takes two snapshot ids, or none for the last two")
+    old = load(data_dir, a).drop_duplicates("entry_id").set_index("entry_id")
+    new = load(data_dir, b).drop_duplicates("entry_id").set_index("entry_id")
+
+    def brief(frame: pd.DataFrame, entry_id: str) -> dict:
+        return {"entry_id": entry_id, "title": frame.at[entry_id, "title"]}
+
+    changed = []
+    for entry_id in old.index.intersection(new.index):
+        changes = {
+            name: [_jsonable(old.at[entry_id, name]), _jsonable(new.at[entry_id, name])]
+            for name in DIFF_FIELDS
+            if _jsonable(old.at[entry_id, name]) != _jsonable(new.at[entry_id, name])
+        }
+        if changes:
+            changed.append(brief(new, entry_id) | {"changes": changes})
+    return {
+        "from": a,
+        "to": b,
+        "new": [brief(new, i) for i in new.index.difference(old.index)],
+        "vanished": [brief(old, i) for i in old.index.difference(new.index)],
+        "changed": changed,
+    }
