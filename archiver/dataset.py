@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
 from archiver.errors import ArchiverError
 from archiver.items import SCHEMA
@@ -36,21 +36,25 @@ def read_table(data_dir: str | Path = "data", snapshot: str | None = None) -> pa
     so a column one snapshot lacks comes back as nulls and no snapshot's column is dropped.
     """
     snapshots = _select(data_dir, snapshot)
-    files = [str(s.path / PARQUET_FILE) for s in snapshots]
-    if not files:
+    if not snapshots:
         return SCHEMA.empty_table()
-    schemas = [SCHEMA, *(ds.dataset(f, format="parquet").schema for f in files)]
-    schema = pa.unify_schemas(schemas, promote_options="permissive")
-    return ds.dataset(files, schema=schema, format="parquet").to_table()
+    parts = []
+    for info in snapshots:
+        table = pq.read_table(info.path / PARQUET_FILE)
+        if "snapshot_id" not in table.column_names:  # the partition key, not in the file
+            ids = pa.array([info.snapshot_id] * table.num_rows, pa.string())
+            table = table.append_column("snapshot_id", ids)
+        parts.append(table)
+    table = pa.concat_tables(parts, promote_options="permissive").replace_schema_metadata(None)
+    for field in SCHEMA:
+        if field.name not in table.column_names:  # a column older snapshots never had
+            table = table.append_column(field, pa.nulls(table.num_rows, field.type))
+    newer = [name for name in table.column_names if name not in SCHEMA.names]
+    return table.select([*SCHEMA.names, *newer])
 
 
 def to_pandas(table: pa.Table) -> pd.DataFrame:
-    """Nullable integers stay integers (``Int64``), ids are plain strings, times are UTC."""
-    if pa.types.is_dictionary(table.schema.field("snapshot_id").type):
-        index = table.schema.get_field_index("snapshot_id")
-        table = table.set_column(
-            index, "snapshot_id", table.column("snapshot_id").cast(pa.string())
-        )
+    """Nullable integers stay integers (``Int64``); times are UTC."""
     return table.to_pandas(types_mapper=_PANDAS_TYPES.get)
 
 

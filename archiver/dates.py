@@ -6,8 +6,9 @@ publication time, given the page's own time.
 
 Rounding of relative ages, decided from evidence: the seed aggregator page (captured in
 October 2025) prints "1 years ago" for a post of 2024-02-05 and "3 years ago" for one of
-2021-12-05, where rounding would say 2 and 4; every one of its fifteen ages agrees with
-truncation. So "N units ago" means N <= elapsed < N+1 units. Months and years are taken both
+2021-12-05, where rounding would say 2 and 4. Read with truncation, all fifteen of its ages
+agree with the blog's real dates (its RSS feed) for any capture time from 28 September to
+25 October 2025. So "N units ago" means N <= elapsed < N+1 units. Months and years are taken both
 as calendar units and as fixed 30/365-day spans, and the interval covers both conventions.
 
 Dates printed without a time zone cover every zone the day could be in (UTC-12 to UTC+14).

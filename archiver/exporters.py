@@ -28,9 +28,6 @@ def _with_pandas_metadata(schema: pa.Schema) -> pa.Schema:
     return schema.with_metadata(pa.Schema.from_pandas(empty, preserve_index=False).metadata)
 
 
-FILE_SCHEMA = _with_pandas_metadata(SCHEMA)
-
-
 def iso_utc(value: datetime) -> str:
     """``2025-10-26T12:00:00Z``: the form pandas, DuckDB and jq all read back as UTC."""
     return value.isoformat().replace("+00:00", "Z")
@@ -55,14 +52,22 @@ class ParquetExporter(BaseItemExporter):
     """Streams items into Parquet row groups, so memory stays flat however long the crawl.
 
     Rows are buffered up to ``row_group_size`` and written as one row group; the schema is
-    ``archiver.items.SCHEMA`` whatever the items hold, and a value of the wrong type fails
-    loudly instead of turning the column into strings.
+    ``archiver.items.SCHEMA`` (or the one given) whatever the items hold, and a value of the
+    wrong type fails loudly instead of turning the column into strings.
     """
 
-    def __init__(self, file: BinaryIO, *, row_group_size: int = ROW_GROUP_SIZE, **kwargs: Any):
-        kwargs.setdefault("fields_to_export", COLUMNS)
+    def __init__(
+        self,
+        file: BinaryIO,
+        *,
+        row_group_size: int = ROW_GROUP_SIZE,
+        schema: pa.Schema = SCHEMA,
+        **kwargs: Any,
+    ):
+        kwargs.setdefault("fields_to_export", schema.names)
         super().__init__(dont_fail=True, **kwargs)
         self.file = file
+        self.schema = _with_pandas_metadata(schema)
         self.row_group_size = row_group_size
         self._rows: list[dict[str, Any]] = []
         self._writer: pq.ParquetWriter | None = None
@@ -70,12 +75,12 @@ class ParquetExporter(BaseItemExporter):
 
     def start_exporting(self) -> None:
         self._writer = pq.ParquetWriter(
-            self.file, FILE_SCHEMA, compression="zstd", write_statistics=True
+            self.file, self.schema, compression="zstd", write_statistics=True
         )
 
     def export_item(self, item: Any) -> None:
         adapter = ItemAdapter(item)
-        self._rows.append({name: adapter.get(name) for name in COLUMNS})
+        self._rows.append({name: adapter.get(name) for name in self.schema.names})
         if len(self._rows) >= self.row_group_size:
             self._flush()
 
@@ -88,7 +93,7 @@ class ParquetExporter(BaseItemExporter):
         for row in rows:
             if row.get("extra") is not None:
                 row["extra"] = list(row["extra"].items())
-        table = pa.Table.from_pylist(rows, schema=FILE_SCHEMA)
+        table = pa.Table.from_pylist(rows, schema=self.schema)
         self._writer.write_table(table)  # type: ignore[union-attr]
         self.rows_written += len(rows)
         self._rows = []

@@ -49,9 +49,7 @@ class ListingEntry:
 # Column order is the order users see in pandas; it follows the contract's table.
 SCHEMA = pa.schema(
     [
-        # Dictionary-encoded so that it merges with the hive partition key ``snapshot_id=...``
-        # when a whole snapshots directory is read as one dataset; still a UTF-8 string column.
-        pa.field("snapshot_id", pa.dictionary(pa.int32(), pa.string()), nullable=False),
+        pa.field("snapshot_id", pa.string(), nullable=False),
         pa.field("source", pa.string(), nullable=False),
         pa.field("entry_id", pa.string(), nullable=False),
         pa.field("url", pa.string()),
@@ -71,3 +69,7 @@ SCHEMA = pa.schema(
 )
 
 COLUMNS: list[str] = SCHEMA.names
+
+# Inside a snapshot directory ``snapshot_id=<id>/`` the id is the hive partition key, so the
+# file itself leaves it out, as Spark, pyarrow, DuckDB and polars expect of partitioned data.
+PARTITIONED_SCHEMA = SCHEMA.remove(SCHEMA.get_field_index("snapshot_id"))

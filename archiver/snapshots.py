@@ -36,6 +36,7 @@ from scrapy.exceptions import CloseSpider, NotConfigured
 from archiver import __version__
 from archiver.errors import ArchiverError
 from archiver.exporters import JsonLinesExporter, ParquetExporter, iso_utc
+from archiver.items import PARTITIONED_SCHEMA
 
 logger = logging.getLogger(__name__)
 
@@ -170,7 +171,7 @@ class SnapshotWriter:
             self.crawler.stats.set_value("archiver/snapshot/error", str(exc))
             raise CloseSpider("snapshot_unwritable") from exc
         self.staging = staging
-        self.parquet = ParquetExporter(self.files[PARQUET_FILE])
+        self.parquet = ParquetExporter(self.files[PARQUET_FILE], schema=PARTITIONED_SCHEMA)
         self.jsonl = JsonLinesExporter(self.files[JSONL_FILE])
         self.parquet.start_exporting()
         self.jsonl.start_exporting()

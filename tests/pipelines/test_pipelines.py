@@ -1,0 +1,84 @@
+"""The pipelines in the order settings.py runs them: values normalised, every change counted."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from scrapy.exceptions import DropItem
+from scrapy.utils.misc import load_object
+from scrapy.utils.test import get_crawler
+
+from archiver.items import ListingEntry
+from archiver.settings import ITEM_PIPELINES
+
+
+@pytest.fixture
+def crawler():
+    crawler = get_crawler()
+    crawler.stats.open_spider()
+    return crawler
+
+
+def run_pipelines(crawler, item: ListingEntry) -> ListingEntry:
+    for path in sorted(ITEM_PIPELINES, key=ITEM_PIPELINES.get):
+        item = load_object(path).from_crawler(crawler).process_item(item)
+    return item
+
+
+def entry(capture_time: datetime, **fields: object) -> ListingEntry:
+    base = {
+        "snapshot_id": "s1",
+        "source": "Lil&#39;Log",
+        "title": " Why  We <em>Think</em> ",
+        "page_url": "https://agg.example/",
+        "position": 1,
+        "fetched_at": capture_time,
+        "page_time": capture_time,
+        "url": "https://lilianweng.github.io/posts/2025-05-01-thinking/",
+        "age_text": "5 months ago",
+        "views_text": "1,234 views",
+    }
+    return ListingEntry(**(base | fields))
+
+
+def test_a_good_entry_is_normalised(crawler, capture_time) -> None:
+    item = run_pipelines(crawler, entry(capture_time))
+    assert (item.source, item.title, item.views) == ("Lil'Log", "Why We Think", 1234)
+    assert item.published_earliest < item.published_latest <= capture_time - timedelta(days=150)
+    assert len(item.entry_id) == 16
+    stats = crawler.stats.get_stats()
+    assert stats["archiver/text/title/cleaned"] == 1
+    assert stats["archiver/text/source/cleaned"] == 1
+
+
+def test_untitled_entry_is_dropped_and_counted(crawler, capture_time) -> None:
+    with pytest.raises(DropItem, match="no title"):
+        run_pipelines(crawler, entry(capture_time, title="  <span> </span> "))
+    assert crawler.stats.get_value("archiver/validate/title/missing") == 1
+
+
+def test_unparseable_fields_stay_null_and_are_counted(crawler, capture_time) -> None:
+    item = run_pipelines(
+        crawler, entry(capture_time, age_text="in 3 days", views_text="lots of views", url=None)
+    )
+    assert item.published_earliest is None and item.published_latest is None
+    assert item.views is None
+    assert item.views_text == "lots of views"  # what was printed is kept
+    stats = crawler.stats.get_stats()
+    assert stats["archiver/age/age_text/future"] == 1
+    assert stats["archiver/views/views_text/unparsed"] == 1
+    assert stats["archiver/identity/entry_id/from_title"] == 1
+
+
+def test_missing_optional_fields_are_counted(crawler, capture_time) -> None:
+    item = run_pipelines(crawler, entry(capture_time, age_text=None, views_text=None))
+    assert item.views is None and item.published_earliest is None
+    assert crawler.stats.get_value("archiver/age/age_text/missing") == 1
+    assert crawler.stats.get_value("archiver/views/views_text/missing") == 1
+
+
+def test_profile_date_order_reaches_the_age_pipeline(crawler) -> None:
+    page_time = datetime(2025, 12, 1, tzinfo=UTC)
+    item = run_pipelines(crawler, entry(page_time, age_text="01/05/2025", date_order="dmy"))
+    assert item.published_earliest.month == 4 and item.published_latest.month == 5

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import pytest
+
+from archiver.errors import Rejected
+from archiver.pipelines.views import parse_count
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("0 views", 0),
+        ("1 view", 1),
+        ("1,234 views", 1234),
+        ("1 234 views", 1234),
+        ("1.2k views", 1200),
+        ("1.25K", 1250),
+        ("3M views", 3_000_000),
+        ("2.5b views", 2_500_000_000),
+        ("42", 42),
+        ("141 comments", 141),
+        ("118 points", 118),
+        ("no views", 0),
+        ("  7   views ", 7),
+    ],
+)
+def test_counts(text: str, expected: int) -> None:
+    assert parse_count(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("", "empty"),
+        ("lots of views", "unparsed"),
+        ("-5 views", "negative"),
+        ("1e309 views", "unparsed"),
+        ("12abc", "unparsed"),
+        ("99999999999999999999 views", "out_of_range"),
+        ("views: 5", "unparsed"),
+    ],
+)
+def test_rejections(text: str, reason: str) -> None:
+    with pytest.raises(Rejected) as caught:
+        parse_count(text)
+    assert caught.value.reason == reason

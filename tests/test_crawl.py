@@ -1,0 +1,180 @@
+"""Whole crawls, as users run them: ``scrapy crawl listing`` against a real HTTP server on
+127.0.0.1, and the snapshot read back by pandas, pyarrow and DuckDB."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from html import unescape
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow.dataset as ds
+import pytest
+
+import archiver
+from archiver.snapshots import list_snapshots, verify_snapshot
+from tests.conftest import DEMO, REALWORLD, SEED_CAPTURE, needs_realworld
+
+
+@pytest.fixture
+def demo_crawl(serve, crawl, tmp_path):
+    """The demo site served over HTTP with a Date header of the seed's capture time."""
+    site = serve(DEMO, date=SEED_CAPTURE)
+    result = crawl("-a", f"start_urls={site.url}index.html", data_dir=tmp_path)
+    return result, tmp_path
+
+
+def test_crawl_publishes_one_complete_snapshot(demo_crawl) -> None:
+    result, data_dir = demo_crawl
+    assert result.returncode == 0, result.stderr[-3000:]
+    [snapshot] = list_snapshots(data_dir)
+    assert snapshot.status == "complete"
+    assert "snapshot published: " + str(snapshot.path) in result.stderr
+    assert not any((data_dir / ".staging").iterdir())  # nothing left half-written
+    manifest = snapshot.manifest
+    assert manifest["rows"] == 15 and manifest["pages_fetched"] == 2
+    [listing] = manifest["listings"]
+    assert (listing["announced"], listing["extracted"], listing["profile"]) == (15, 15, "demo")
+    assert manifest["pages_failed"] == []
+    assert verify_snapshot(snapshot) == []
+
+
+def test_every_seed_entry_arrives_exactly_as_printed(demo_crawl) -> None:
+    _, data_dir = demo_crawl
+    frame = archiver.load(data_dir)
+    seed = (DEMO.parent.parent / "tests" / "fixtures" / "seed_titles.txt").read_text("utf-8")
+    assert frame["title"].tolist() == seed.splitlines()
+    assert frame["position"].tolist() == list(range(1, 16))
+    assert set(frame["source"]) == {"Lil'Log"}
+    assert set(frame["views_text"]) == {"0 views"} and set(frame["views"]) == {0}
+    assert frame["age_text"].iloc[0] == "5 months ago"
+    assert frame["summary"].iloc[0].startswith("Special thanks to John Schulman")
+    assert frame["entry_id"].is_unique
+
+
+def test_page_time_is_the_servers_date(demo_crawl) -> None:
+    _, data_dir = demo_crawl
+    frame = archiver.load(data_dir)
+    assert set(frame["page_time"]) == {pd.Timestamp(SEED_CAPTURE)}
+    assert (frame["fetched_at"] > frame["page_time"]).all()
+    # "5 months ago" against 2025-10-15 12:00 UTC: 6 calendar months .. 150 days back.
+    first = frame.iloc[0]
+    assert first["published_earliest"] == pd.Timestamp("2025-04-15 12:00", tz="UTC")
+    assert first["published_latest"] == pd.Timestamp("2025-05-18 12:00", tz="UTC")
+
+
+@needs_realworld()
+def test_intervals_contain_the_real_publication_dates(demo_crawl) -> None:
+    """The truncation rule, checked against the blog's own RSS dates for all fifteen posts."""
+    _, data_dir = demo_crawl
+    rss = (REALWORLD / "lillog-papermod" / "index.xml").read_text("utf-8")
+    real = {
+        unescape(title): parsedate_to_datetime(date).astimezone(UTC)
+        for title, date in re.findall(
+            r"<title>(.*?)</title>\s*<link>.*?</link>\s*<pubDate>(.*?)</pubDate>", rss
+        )
+    }
+    frame = archiver.load(data_dir)
+    for row in frame.itertuples():
+        truth = pd.Timestamp(real[row.title])
+        assert row.published_earliest <= truth <= row.published_latest, row.title
+
+
+def test_pandas_pyarrow_and_duckdb_read_the_snapshots_directory(demo_crawl) -> None:
+    _, data_dir = demo_crawl
+    root = data_dir / "snapshots"
+    frame = pd.read_parquet(root)  # the README's one-liner
+    assert len(frame) == 15
+    assert str(frame["views"].dtype) == "Int64"
+    assert str(frame["published_earliest"].dtype) == "datetime64[us, UTC]"
+    assert str(frame["position"].dtype) == "int32"
+
+    table = ds.dataset(root, format="parquet", partitioning="hive").to_table()
+    assert table.num_rows == 15 and table.schema.field("page_time").type.tz == "UTC"
+
+    con = duckdb.connect()
+    rows = con.execute(
+        f"SELECT snapshot_id, count(*), min(published_earliest), typeof(views) "
+        f"FROM read_parquet('{root}/*/*.parquet', hive_partitioning = true) GROUP BY ALL"
+    ).fetchall()
+    [(snapshot_id, count, earliest, views_type)] = rows
+    assert count == 15 and views_type == "BIGINT"
+    assert snapshot_id == list_snapshots(data_dir)[0].snapshot_id
+    assert isinstance(earliest, datetime) and earliest.tzinfo is not None
+
+
+def test_jsonl_holds_the_same_rows(demo_crawl) -> None:
+    _, data_dir = demo_crawl
+    [snapshot] = list_snapshots(data_dir)
+    lines = (snapshot.path / "_meta" / "entries.jsonl").read_text("utf-8").splitlines()
+    from_json = pd.read_json(io.StringIO("\n".join(lines)), lines=True, dtype=False)
+    from_parquet = archiver.load(data_dir)
+    assert from_json["entry_id"].tolist() == from_parquet["entry_id"].tolist()
+    assert json.loads(lines[0])["page_time"] == "2025-10-15T12:00:00Z"
+
+
+def test_polite_defaults_reach_the_server(serve, crawl, tmp_path) -> None:
+    site = serve(DEMO, date=SEED_CAPTURE)
+    result = crawl("-a", f"start_urls={site.url}index.html", data_dir=tmp_path)
+    assert result.returncode == 0
+    paths = [path for path, _ in site.seen]
+    assert paths == ["/robots.txt", "/index.html", "/page2.html"]
+    assert all(re.fullmatch(r"archiver/\S+ \(\+https?://\S+\)", agent) for _, agent in site.seen)
+
+
+def test_robots_disallow_is_obeyed(serve, crawl, tmp_path) -> None:
+    root = tmp_path / "site"
+    root.mkdir()
+    for name in ("index.html", "page2.html"):
+        (root / name).write_bytes((DEMO / name).read_bytes())
+    (root / "robots.txt").write_text("User-agent: *\nDisallow: /page2.html\n")
+    site = serve(root)
+    result = crawl("-a", f"start_urls={site.url}index.html", data_dir=tmp_path / "data")
+    assert result.returncode == 3, result.stderr[-2000:]  # partial: a page was not fetched
+    [snapshot] = list_snapshots(tmp_path / "data")
+    assert snapshot.status == "partial" and snapshot.manifest["rows"] == 8
+    [failed] = snapshot.manifest["pages_failed"]
+    assert failed["url"].endswith("/page2.html") and "robots" in failed["reason"].lower()
+
+
+def test_file_start_url_and_max_pages(crawl, tmp_path) -> None:
+    result = crawl(
+        "-a", f"start_urls={DEMO / 'index.html'}", "-a", "max_pages=1", data_dir=tmp_path
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    [snapshot] = list_snapshots(tmp_path)
+    assert snapshot.manifest["rows"] == 8
+    assert snapshot.manifest["listings"][0]["stopped"].startswith("max_pages (1)")
+    assert "announces 15 entries but 8 were extracted" in result.stderr
+
+
+def test_feed_export_flag_writes_typed_files(crawl, tmp_path) -> None:
+    out_parquet, out_jsonl = tmp_path / "out.parquet", tmp_path / "out.jsonl"
+    result = crawl("-o", str(out_parquet), "-o", str(out_jsonl), data_dir=tmp_path / "data")
+    assert result.returncode == 0, result.stderr[-2000:]
+    frame = pd.read_parquet(out_parquet)
+    assert len(frame) == 15 and str(frame["views"].dtype) == "Int64"
+    assert frame["snapshot_id"].nunique() == 1  # a lone file keeps the id as a column
+    assert len(Path(out_jsonl).read_text("utf-8").splitlines()) == 15
+
+
+def test_unwritable_data_dir_fails_in_one_line(crawl, tmp_path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the data directory should be")
+    result = crawl(data_dir=blocker)
+    assert result.returncode == 1
+    assert "cannot write snapshots under" in result.stderr
+    assert "downloader/request_count" not in result.stderr  # nothing was crawled
+
+
+def test_bad_argument_fails_before_crawling(crawl, tmp_path) -> None:
+    result = crawl("-a", "profile=no-such-profile", data_dir=tmp_path)
+    assert result.returncode == 2
+    assert "profile 'no-such-profile'" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "snapshots").exists()

@@ -1,0 +1,127 @@
+"""parse_age: printed ages and dates -> the interval that must hold the publication time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from archiver.dates import minus_months, parse_age, parse_date
+from archiver.errors import Rejected
+
+T = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)  # the frozen capture time of these tables
+H, D = timedelta(hours=1), timedelta(days=1)
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "earliest", "latest"),
+    [
+        ("just now", T - timedelta(minutes=5), T),
+        ("a few seconds ago", T - timedelta(minutes=5), T),
+        ("30 seconds ago", T - timedelta(seconds=31), T - timedelta(seconds=30)),
+        ("1 minute ago", T - 2 * timedelta(minutes=1), T - timedelta(minutes=1)),
+        ("an hour ago", T - 2 * H, T - H),
+        ("4 hours ago", T - 5 * H, T - 4 * H),
+        ("3 hrs ago", T - 4 * H, T - 3 * H),
+        ("yesterday", T - 2 * D, T),
+        ("today", T - D, T),
+        ("1 day ago", T - 2 * D, T - D),
+        ("6 days ago", T - 7 * D, T - 6 * D),
+        ("2 weeks ago", T - 21 * D, T - 14 * D),
+        ("last week", T - 14 * D, T - 7 * D),
+        # Months: calendar months and 30-day months, whichever is wider.
+        ("a month ago", utc(2026, 9, 27, 12), utc(2026, 10, 28, 12)),
+        ("5 months ago", utc(2026, 5, 27, 12), utc(2026, 6, 30, 12)),
+        ("10 months ago", utc(2025, 12, 27, 12), utc(2026, 1, 31, 12)),
+        # Years: calendar years and 365-day years; "1 years ago" as the seed prints it.
+        ("1 years ago", utc(2024, 11, 27, 12), utc(2025, 11, 27, 12)),
+        ("a year ago", utc(2024, 11, 27, 12), utc(2025, 11, 27, 12)),
+        ("2 years ago", utc(2023, 11, 27, 12), utc(2024, 11, 27, 12)),
+        # 3 x 365 days reaches a day less far back than 3 calendar years (2024 is leap).
+        ("3 years ago", utc(2022, 11, 27, 12), utc(2023, 11, 28, 12)),
+        ("Posted 3 days ago by alice", T - 4 * D, T - 3 * D),
+    ],
+)
+def test_relative_ages_truncate(text: str, earliest: datetime, latest: datetime) -> None:
+    assert parse_age(text, T) == (earliest, latest)
+
+
+# A date with no time zone on the page covers that day in every zone: UTC-14h .. UTC+36h.
+MAY_1 = (utc(2025, 4, 30, 10), utc(2025, 5, 2, 12) - timedelta(microseconds=1))
+
+
+@pytest.mark.parametrize(
+    ("text", "order", "expected"),
+    [
+        ("May 1, 2025", "mdy", MAY_1),
+        ("Date: May 1, 2025  |  Estimated Reading Time: 40 min  |  Author: Lilian Weng", "mdy", MAY_1),
+        ("Posted on 1 May 2025", "mdy", MAY_1),
+        ("1st of May, 2025", "mdy", MAY_1),
+        ("2025-05-01", "mdy", MAY_1),
+        ("2025/05/01", "mdy", MAY_1),
+        ("05/01/2025", "mdy", MAY_1),
+        ("01/05/2025", "dmy", MAY_1),
+        ("01.05.2025", "dmy", MAY_1),
+        ("Thu, 1 May 2025", "mdy", MAY_1),
+        ("Sept. 1, 2025", "mdy", (utc(2025, 8, 31, 10), utc(2025, 9, 2, 12) - timedelta(microseconds=1))),
+        # A time with a zone is one instant (to the printed precision).
+        ("2025-05-01T10:00:00Z", "mdy", (utc(2025, 5, 1, 10), utc(2025, 5, 1, 10, 0, 1) - timedelta(microseconds=1))),
+        ("2025-05-01T10:00+02:00", "mdy", (utc(2025, 5, 1, 8), utc(2025, 5, 1, 8, 1) - timedelta(microseconds=1))),
+    ],
+)  # fmt: skip
+def test_absolute_dates(text: str, order: str, expected: tuple[datetime, datetime]) -> None:
+    assert parse_age(text, T, order) == expected  # type: ignore[arg-type]
+
+
+def test_a_date_cannot_be_later_than_the_page() -> None:
+    earliest, latest = parse_age("November 27, 2026", T)
+    assert earliest == utc(2026, 11, 26, 10)
+    assert latest == T
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        ("a while back", "unparsed"),
+        ("5 min read", "unparsed"),
+        ("in 3 days", "future"),
+        ("3 days from now", "future"),
+        ("December 25, 2030", "future"),
+        ("February 30, 2025", "invalid_date"),
+        ("99999999999 years ago", "out_of_range"),
+        ("99999999999 days ago", "out_of_range"),
+    ],
+)
+def test_rejections_name_a_reason(text: str, reason: str) -> None:
+    with pytest.raises(Rejected) as caught:
+        parse_age(text, T)
+    assert caught.value.reason == reason
+
+
+def test_naive_page_time_is_a_programming_error() -> None:
+    with pytest.raises(TypeError):
+        parse_age("5 months ago", T.replace(tzinfo=None))
+
+
+@pytest.mark.parametrize(
+    ("moment", "months", "expected"),
+    [
+        (utc(2025, 3, 31), 1, utc(2025, 2, 28)),
+        (utc(2024, 3, 31), 1, utc(2024, 2, 29)),
+        (utc(2025, 1, 15), 13, utc(2023, 12, 15)),
+    ],
+)
+def test_minus_months_clamps_to_month_end(
+    moment: datetime, months: int, expected: datetime
+) -> None:
+    assert minus_months(moment, months) == expected
+
+
+def test_parse_date_finds_nothing_in_prose() -> None:
+    assert parse_date("Estimated Reading Time: 40 min") is None

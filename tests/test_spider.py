@@ -1,0 +1,182 @@
+"""The listing spider against saved pages: what it yields and which links it follows."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from scrapy.http import HtmlResponse, Request, Response
+from scrapy.utils.test import get_crawler
+
+from archiver.errors import ArchiverError
+from archiver.items import ListingEntry
+from archiver.spiders.listing import ListingSpider, page_time_of, parse_start_urls, same_site
+from tests.conftest import DEMO, FIXTURES
+
+LISTING = "https://agg.example/latest?page=2"
+
+
+def make_spider(**kwargs: object) -> ListingSpider:
+    crawler = get_crawler(ListingSpider, {"ARCHIVER_MAX_PAGES": 1000})
+    return ListingSpider.from_crawler(crawler, start_urls=LISTING, **kwargs)
+
+
+def response_for(path: Path, url: str, headers: dict | None = None) -> HtmlResponse:
+    request = Request(url, cb_kwargs={"listing": LISTING, "page_no": 2, "offset": 8})
+    return HtmlResponse(url, body=path.read_bytes(), request=request, headers=headers or {})
+
+
+def run_parse(
+    spider: ListingSpider, response: HtmlResponse
+) -> tuple[list[ListingEntry], list[Request]]:
+    output = list(spider.parse(response, **response.request.cb_kwargs))
+    return (
+        [o for o in output if isinstance(o, ListingEntry)],
+        [o for o in output if isinstance(o, Request)],
+    )
+
+
+def test_yields_raw_entries_with_positions_across_pages() -> None:
+    spider = make_spider()
+    entries, requests = run_parse(spider, response_for(FIXTURES / "aggregator_edge.html", LISTING))
+    assert [e.position for e in entries] == [9, 10, 11]  # offset 8 from the earlier page
+    first = entries[0]
+    assert first.url == "https://agg.example/posts/ice-cream/?utm=x#top"
+    assert first.age_text == "an hour ago" and first.views_text == "1.2k views"
+    assert first.snapshot_id == spider.snapshot_id
+    # Raw text is handed on as printed; cleaning is the pipelines' job.
+    assert "Ice" in first.title and "science" in first.title
+    assert entries[1].title is None
+    assert entries[2].source == "agg.example"  # no source printed: the host
+    assert [r.url for r in requests] == ["https://agg.example/latest?page=3"]
+    assert requests[0].cb_kwargs == {"listing": LISTING, "page_no": 3, "offset": 11}
+    assert spider.listings[LISTING].announced is None  # totals are read on page 1 only
+
+
+def test_first_page_records_the_announced_total() -> None:
+    spider = make_spider()
+    response = response_for(FIXTURES / "aggregator_edge.html", LISTING)
+    list(spider.parse(response, listing=LISTING, page_no=1, offset=0))
+    assert spider.listings[LISTING].announced == 1204
+    assert spider.listings[LISTING].profile == "demo"
+
+
+def test_demo_pages_parse_into_fifteen_entries() -> None:
+    spider = ListingSpider.from_crawler(get_crawler(ListingSpider))
+    start = spider.start_urls[0]
+    assert start == (DEMO / "index.html").as_uri()
+    first = HtmlResponse(start, body=(DEMO / "index.html").read_bytes())
+    entries, requests = run_parse_from(spider, first, start, 1, 0)
+    second = HtmlResponse(requests[0].url, body=(DEMO / "page2.html").read_bytes())
+    more, after = run_parse_from(spider, second, start, 2, len(entries))
+    assert len(entries) + len(more) == 15 and not after
+    assert [e.position for e in entries + more] == list(range(1, 16))
+    assert spider.listings[start].announced == 15
+
+
+def run_parse_from(spider, response, listing, page_no, offset):
+    output = list(spider.parse(response, listing=listing, page_no=page_no, offset=offset))
+    return (
+        [o for o in output if isinstance(o, ListingEntry)],
+        [o for o in output if isinstance(o, Request)],
+    )
+
+
+def test_next_link_to_another_host_is_not_followed() -> None:
+    spider = make_spider()
+    html = (
+        (FIXTURES / "aggregator_edge.html")
+        .read_text()
+        .replace('href="/latest?page=3"', 'href="https://elsewhere.example/latest?page=3"')
+    )
+    response = HtmlResponse(LISTING, body=html.encode(), encoding="utf-8")
+    _, requests = run_parse_from(spider, response, LISTING, 2, 0)
+    assert requests == []
+    assert "leaves the site" in spider.listings[LISTING].stopped
+
+
+def test_max_pages_stops_pagination() -> None:
+    spider = make_spider(max_pages="2")
+    response = response_for(FIXTURES / "aggregator_edge.html", LISTING)
+    _, requests = run_parse(spider, response)
+    assert requests == []
+    assert spider.listings[LISTING].stopped.startswith("max_pages (2)")
+
+
+def test_a_page_no_profile_matches_is_a_failed_page_not_a_crash() -> None:
+    spider = make_spider(profile="demo")
+    response = HtmlResponse(LISTING, body=b"<html><body><p>Nothing here</p></body></html>")
+    entries, requests = run_parse_from(spider, response, LISTING, 1, 0)
+    assert entries == [] and requests == []
+    [failure] = spider.listings[LISTING].failed
+    assert failure["url"] == LISTING and "no profile matches" in failure["reason"]
+
+
+def test_binary_response_is_a_failed_page() -> None:
+    spider = make_spider()
+    response = Response(
+        LISTING, body=b"\x89PNG\r\n\x1a\n\x00\x00", headers={"Content-Type": "image/png"}
+    )
+    assert run_parse_from(spider, response, LISTING, 1, 0) == ([], [])
+    [failure] = spider.listings[LISTING].failed
+    assert "not an HTML page" in failure["reason"]
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (b"Sun, 26 Oct 2025 12:00:00 GMT", datetime(2025, 10, 26, 12, tzinfo=UTC)),
+        (b"not a date", None),
+        (None, None),
+    ],
+)
+def test_page_time_comes_from_the_date_header(
+    header: bytes | None, expected: datetime | None
+) -> None:
+    fetched = datetime(2026, 11, 27, 12, tzinfo=UTC)
+    headers = {"Date": header} if header else {}
+    response = HtmlResponse("https://agg.example/", body=b"", headers=headers)
+    assert page_time_of(response, fetched) == (expected or fetched)
+
+
+@pytest.mark.parametrize(
+    ("start", "target", "allowed"),
+    [
+        ("https://a.example/", "https://a.example/page/2", True),
+        ("https://a.example/", "http://a.example/page/2", True),
+        ("https://a.example/", "https://b.example/page/2", False),
+        ("https://a.example/", "ftp://a.example/page/2", False),
+        ("https://a.example/", "file:///etc/passwd", False),
+        ("https://a.example/", "javascript:alert(1)", False),
+        ("file:///srv/demo/index.html", "file:///srv/demo/page2.html", True),
+        ("file:///srv/demo/index.html", "http://a.example/", False),
+    ],
+)
+def test_same_site(start: str, target: str, allowed: bool) -> None:
+    assert same_site(start, target) is allowed
+
+
+def test_start_urls_argument() -> None:
+    assert parse_start_urls("https://a.example/, https://b.example/x") == [
+        "https://a.example/",
+        "https://b.example/x",
+    ]
+    assert parse_start_urls(str(DEMO / "index.html")) == [(DEMO / "index.html").as_uri()]
+    for bad in ("ftp://a.example/", "javascript:alert(1)", ",,"):
+        with pytest.raises(ArchiverError, match="start_urls"):
+            parse_start_urls(bad)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"max_pages": "x"}, "max_pages"),
+        ({"max_pages": "0"}, "max_pages"),
+        ({"profile": "nope"}, "profile 'nope'"),
+        ({"snapshot_id": "../../etc"}, "snapshot id"),
+    ],
+)
+def test_bad_arguments_name_the_argument(arguments: dict, message: str) -> None:
+    with pytest.raises(ArchiverError, match=message):
+        ListingSpider.check_arguments(**arguments)
