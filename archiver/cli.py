@@ -191,7 +191,7 @@ def cmd_profile_check(args: argparse.Namespace, out: TextIO) -> int:
         _out(out, f"\n#{number} {entry.get('title')}")
         for key, value in entry.items():
             if key not in ("title", "missing") and value not in (None, {}, []):
-                text = str(value)
+                text = " .. ".join(value) if isinstance(value, list) else str(value)
                 _out(out, f"   {key:<12} {text[:100] + '…' if len(text) > 100 else text}")
         if entry["missing"]:
             _out(out, f"   missing      {', '.join(entry['missing'])}")

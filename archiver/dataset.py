@@ -80,8 +80,8 @@ def history(data_dir: str | Path = "data") -> pd.DataFrame:
     entry was listed.
 
     Absence is only claimed where it is evidence: a row with ``present=False`` comes from a
-    *complete* snapshot that crawled the entry's source. Partial and failed snapshots add
-    rows only for what they saw.
+    *complete* snapshot, later than the entry's first sighting, that crawled the entry's
+    source. Partial and failed snapshots add rows only for what they saw.
     """
     columns = ["entry_id", "snapshot_id", "source", "title", "views", "position", "present"]
     rows = load(data_dir)
@@ -104,7 +104,11 @@ def history(data_dir: str | Path = "data") -> pd.DataFrame:
         how="left",
         indicator=True,
     )
-    missing = missing[missing["_merge"] == "left_only"].drop(columns="_merge")
+    first_seen = seen.groupby("entry_id")["snapshot_id"].min()
+    missing = missing[
+        (missing["_merge"] == "left_only")
+        & (missing["snapshot_id"] > missing["entry_id"].map(first_seen))
+    ].drop(columns="_merge")
     missing = missing.assign(views=pd.NA, position=pd.NA, present=False)[columns]
     out = pd.concat([seen, missing], ignore_index=True) if len(missing) else seen
     out = out.astype({"views": "Int64", "position": "Int32", "present": bool})

@@ -130,19 +130,90 @@ def snapshot_status(close_reason: str, failed: int, rows: int, pages: int) -> st
     return "complete"
 
 
+class StagedSnapshot:
+    """The files of one snapshot while it is written, and their atomic publication.
+
+    Kept apart from Scrapy so that tests, benchmarks and imports of other data can publish
+    snapshots exactly as a crawl does.
+    """
+
+    def __init__(self, data_dir: str | Path, snapshot_id: str) -> None:
+        self.data_dir = Path(data_dir)
+        self.snapshot_id = check_snapshot_id(snapshot_id)
+        self.path = self.data_dir / STAGING / snapshot_id
+        self.target = snapshot_dir(self.data_dir, snapshot_id)
+        self.rows = 0
+        self.sources: set[str] = set()
+        self.started_at = datetime.now(UTC)
+        (self.data_dir / SNAPSHOTS).mkdir(parents=True, exist_ok=True)
+        if self.target.exists():
+            raise FileExistsError(f"snapshot {snapshot_id} already exists at {self.target}")
+        (self.path / "_meta").mkdir(parents=True, exist_ok=False)
+        self.files: dict[str, BinaryIO] = {
+            PARQUET_FILE: (self.path / PARQUET_FILE).open("xb"),
+            JSONL_FILE: (self.path / JSONL_FILE).open("xb"),
+        }
+        self.parquet = ParquetExporter(self.files[PARQUET_FILE], schema=PARTITIONED_SCHEMA)
+        self.jsonl = JsonLinesExporter(self.files[JSONL_FILE])
+        self.parquet.start_exporting()
+        self.jsonl.start_exporting()
+
+    def add(self, item: Any) -> None:
+        self.parquet.export_item(item)
+        self.jsonl.export_item(item)
+        self.rows += 1
+        if getattr(item, "source", None):
+            self.sources.add(item.source)
+
+    def close_files(self) -> dict[str, dict[str, Any]]:
+        """Finish and sync the data files; return what the manifest records of them."""
+        self.parquet.finish_exporting()
+        self.jsonl.finish_exporting()
+        for handle in self.files.values():
+            _close_synced(handle)
+        return {
+            name: {
+                "sha256": sha256_file(self.path / name),
+                "bytes": (self.path / name).stat().st_size,
+                "rows": self.rows,
+            }
+            for name in (PARQUET_FILE, JSONL_FILE)
+        }
+
+    def publish(self, manifest: dict[str, Any]) -> Path:
+        """Write the manifest last, sync, and move the directory into ``snapshots/``."""
+        with (self.path / MANIFEST_FILE).open("x", encoding="utf-8") as handle:
+            json.dump(manifest, handle, indent=2, ensure_ascii=False)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        _fsync_dir(self.path / "_meta")
+        _fsync_dir(self.path)
+        os.rename(self.path, self.target)  # atomic on one filesystem; target never pre-exists
+        _fsync_dir(self.target.parent)
+        return self.target
+
+    def base_manifest(self, files: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        return {
+            "format": MANIFEST_FORMAT,
+            "snapshot_id": self.snapshot_id,
+            "started_at": iso_utc(self.started_at),
+            "finished_at": iso_utc(datetime.now(UTC)),
+            "archiver_version": __version__,
+            "rows": self.rows,
+            "sources": sorted(self.sources),
+            "files": files,
+            "schema": {f.name: str(f.type) for f in pq.read_schema(self.path / PARQUET_FILE)},
+        }
+
+
 class SnapshotWriter:
     """Scrapy extension: streams every scraped item into a staging snapshot and publishes it."""
 
     def __init__(self, crawler: Crawler, data_dir: Path) -> None:
         self.crawler = crawler
         self.data_dir = data_dir
-        self.staging: Path | None = None
-        self.files: dict[str, BinaryIO] = {}
-        self.parquet: ParquetExporter | None = None
-        self.jsonl: JsonLinesExporter | None = None
-        self.rows = 0
-        self.sources: set[str] = set()
-        self.started_at = datetime.now(UTC)
+        self.snapshot: StagedSnapshot | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SnapshotWriter:
@@ -155,56 +226,23 @@ class SnapshotWriter:
         return writer
 
     def spider_opened(self, spider: Spider) -> None:
-        snapshot_id = check_snapshot_id(spider.snapshot_id)
-        staging = self.data_dir / STAGING / snapshot_id
         try:
-            (self.data_dir / SNAPSHOTS).mkdir(parents=True, exist_ok=True)
-            if snapshot_dir(self.data_dir, snapshot_id).exists():
-                raise FileExistsError(f"snapshot {snapshot_id} already exists")
-            (staging / "_meta").mkdir(parents=True, exist_ok=False)
-            self.files = {
-                PARQUET_FILE: (staging / PARQUET_FILE).open("xb"),
-                JSONL_FILE: (staging / JSONL_FILE).open("xb"),
-            }
+            self.snapshot = StagedSnapshot(self.data_dir, spider.snapshot_id)
         except OSError as exc:
             logger.error("cannot write snapshots under %s: %s", self.data_dir, exc)
             self.crawler.stats.set_value("archiver/snapshot/error", str(exc))
             raise CloseSpider("snapshot_unwritable") from exc
-        self.staging = staging
-        self.parquet = ParquetExporter(self.files[PARQUET_FILE], schema=PARTITIONED_SCHEMA)
-        self.jsonl = JsonLinesExporter(self.files[JSONL_FILE])
-        self.parquet.start_exporting()
-        self.jsonl.start_exporting()
-        logger.info("snapshot %s: writing to %s", snapshot_id, staging)
+        logger.info("snapshot %s: writing to %s", spider.snapshot_id, self.snapshot.path)
 
     def item_scraped(self, item: Any, spider: Spider) -> None:
-        if self.staging is None:
-            return
-        self.parquet.export_item(item)  # type: ignore[union-attr]
-        self.jsonl.export_item(item)  # type: ignore[union-attr]
-        self.rows += 1
-        if getattr(item, "source", None):
-            self.sources.add(item.source)
+        if self.snapshot is not None:
+            self.snapshot.add(item)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
-        if self.staging is None:
+        if self.snapshot is None:
             return
-        self.parquet.finish_exporting()  # type: ignore[union-attr]
-        self.jsonl.finish_exporting()  # type: ignore[union-attr]
-        for handle in self.files.values():
-            _close_synced(handle)
-        manifest = self.build_manifest(spider, reason)
-        manifest_path = self.staging / MANIFEST_FILE
-        with manifest_path.open("x", encoding="utf-8") as handle:
-            json.dump(manifest, handle, indent=2, ensure_ascii=False)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        _fsync_dir(self.staging / "_meta")
-        _fsync_dir(self.staging)
-        target = snapshot_dir(self.data_dir, manifest["snapshot_id"])
-        os.rename(self.staging, target)  # atomic on one filesystem; target never pre-exists
-        _fsync_dir(target.parent)
+        manifest = self.build_manifest(spider, reason, self.snapshot.close_files())
+        target = self.snapshot.publish(manifest)
         self.crawler.stats.set_value("archiver/snapshot/status", manifest["status"])
         self.crawler.stats.set_value("archiver/snapshot/path", str(target))
         for listing in manifest["listings"]:
@@ -219,32 +257,23 @@ class SnapshotWriter:
             "snapshot published: %s (%d rows, %s)", target, manifest["rows"], manifest["status"]
         )
 
-    def build_manifest(self, spider: Spider, reason: str) -> dict[str, Any]:
+    def build_manifest(
+        self, spider: Spider, reason: str, files: dict[str, dict[str, Any]]
+    ) -> dict[str, Any]:
+        assert self.snapshot is not None
         listings = list(getattr(spider, "listings", {}).values())
         failed = [f for state in listings for f in state.failed]
         pages = sum(state.pages_fetched for state in listings)
-        assert self.staging is not None
-        files = {}
-        for name in (PARQUET_FILE, JSONL_FILE):
-            path = self.staging / name
-            files[name] = {
-                "sha256": sha256_file(path),
-                "bytes": path.stat().st_size,
-                "rows": self.rows,
-            }
         stats = self.crawler.stats.get_stats()
-        return {
-            "format": MANIFEST_FORMAT,
-            "snapshot_id": spider.snapshot_id,
-            "status": snapshot_status(reason, len(failed), self.rows, pages),
+        base = self.snapshot.base_manifest(files)
+        head = {key: base.pop(key) for key in ("format", "snapshot_id")}
+        return head | {
+            "status": snapshot_status(reason, len(failed), self.snapshot.rows, pages),
             "close_reason": reason,
-            "started_at": iso_utc(self.started_at),
-            "finished_at": iso_utc(datetime.now(UTC)),
-            "archiver_version": __version__,
+            **base,
             "spider": spider.name,
             "start_urls": list(getattr(spider, "start_urls", [])),
             "profile": getattr(spider, "profile_spec", None),
-            "rows": self.rows,
             "pages_fetched": pages,
             "pages_failed": failed,
             "listings": [
@@ -258,9 +287,6 @@ class SnapshotWriter:
                 }
                 for state in listings
             ],
-            "sources": sorted(self.sources),
-            "files": files,
-            "schema": {f.name: str(f.type) for f in pq.read_schema(self.staging / PARQUET_FILE)},
             "stats": {k: v for k, v in sorted(stats.items()) if k.startswith("archiver/")},
         }
 

@@ -1,0 +1,108 @@
+"""The ``archiver`` command: what a user types, what they read, and the exit code."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from archiver.cli import main
+from tests.conftest import DEMO, FIXTURES
+from tests.factories import day, entry, publish
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    publish(tmp_path, "d0", [entry("d0", "A", 1, when=day(0), views=1)])
+    publish(tmp_path, "d1", [entry("d1", "A", 1, when=day(1), views=3), entry("d1", "B", 2)])
+    return tmp_path
+
+
+def test_snapshots_lists_each_one(data_dir, capsys) -> None:
+    assert main(["snapshots", "--data-dir", str(data_dir)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:2] == ["snapshot_id", "started_at"]
+    assert [line.split()[0] for line in lines[1:]] == ["d0", "d1"]
+
+
+def test_snapshots_json(data_dir, capsys) -> None:
+    assert main(["snapshots", "--json", "--data-dir", str(data_dir)]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["snapshot_id"], r["rows"], r["status"]) for r in rows] == [
+        ("d0", 1, "complete"),
+        ("d1", 2, "complete"),
+    ]
+    assert rows[0]["sources"] == ["Blog"]
+
+
+def test_diff_json_has_the_contract_keys(data_dir, capsys) -> None:
+    assert main(["diff", "--json", "--data-dir", str(data_dir)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert [e["title"] for e in result["new"]] == ["B"]
+    assert result["vanished"] == []
+    assert result["changed"][0]["changes"] == {"views": [1, 3]}
+
+
+def test_history_csv(data_dir, capsys) -> None:
+    assert main(["history", "--data-dir", str(data_dir)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "entry_id,snapshot_id,source,title,views,position,present"
+    assert len(lines) == 4
+
+
+def test_verify_exit_codes(data_dir, capsys) -> None:
+    assert main(["verify", "--data-dir", str(data_dir)]) == 0
+    parquet = data_dir / "snapshots" / "snapshot_id=d1" / "entries.parquet"
+    data = bytearray(parquet.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    parquet.write_bytes(bytes(data))
+    assert main(["verify", "--data-dir", str(data_dir)]) == 1
+    captured = capsys.readouterr()
+    assert "snapshot d1: entries.parquet checksum does not match the manifest" in captured.err
+
+
+def test_bad_input_is_one_line_and_exit_2(data_dir, capsys) -> None:
+    assert main(["diff", "d0", "--data-dir", str(data_dir)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("archiver: ")
+
+
+def test_profile_check_shows_entries_and_next_link(capsys) -> None:
+    assert main(["profile", "check", "demo", str(DEMO / "index.html")]) == 0
+    out = capsys.readouterr().out
+    assert "profile demo on file://" in out
+    assert "entries: 8   announced total: 15" in out
+    assert "#1 Why We Think" in out
+    assert f"next: {(DEMO / 'page2.html').as_uri()}" in out
+    assert "published    20" in out and " .. " in out
+
+
+def test_profile_check_json_reports_missing_fields(capsys) -> None:
+    assert main(["profile", "check", "auto", str(FIXTURES / "aggregator_edge.html"), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    first, untitled, bare = report["entries"]
+    assert first["views"] == 1200 and first["missing"] == []
+    assert "title" in untitled["missing"]
+    assert set(bare["missing"]) == {"url", "summary", "source"}
+    assert bare["views"] == "rejected: unparsed" and bare["published"] == "rejected: future"
+
+
+def test_profile_check_on_a_page_nothing_matches(tmp_path, capsys) -> None:
+    page = tmp_path / "empty.html"
+    page.write_text("<html><body><p>hello</p></body></html>")
+    assert main(["profile", "check", "auto", str(page)]) == 2
+    assert "no profile matches this page" in capsys.readouterr().err
+
+
+def test_the_installed_command_runs() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "archiver.cli", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0
+    for command in ("snapshots", "diff", "history", "verify", "profile"):
+        assert command in result.stdout

@@ -1,0 +1,111 @@
+"""The analyst's API over several snapshots: load, history, published, diff."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import archiver
+from archiver.dataset import diff
+from archiver.errors import ArchiverError
+from archiver.items import SCHEMA
+from tests.factories import T0, day, entry, publish
+
+
+@pytest.fixture
+def three_days(tmp_path):
+    """Day 0: A, B. Day 1: A (more views), C; B gone. Day 2 (partial): C only."""
+    publish(tmp_path, "d0", [
+        entry("d0", "A", 1, when=day(0), views=10, age_text="3 days ago"),
+        entry("d0", "B", 2, when=day(0), views=5),
+    ])  # fmt: skip
+    publish(tmp_path, "d1", [
+        entry("d1", "C", 1, when=day(1), views=1),
+        entry("d1", "A", 2, when=day(1), views=25, age_text="4 days ago"),
+    ])  # fmt: skip
+    publish(tmp_path, "d2", [entry("d2", "C", 1, when=day(2), views=2)], status="partial")
+    return tmp_path
+
+
+def test_load_types_every_column(three_days) -> None:
+    frame = archiver.load(three_days)
+    assert list(frame.columns) == SCHEMA.names
+    assert len(frame) == 5
+    assert str(frame["views"].dtype) == "Int64"
+    assert str(frame["position"].dtype) == "Int32"
+    assert str(frame["fetched_at"].dtype) == "datetime64[us, UTC]"
+    assert frame["snapshot_id"].tolist() == ["d0", "d0", "d1", "d1", "d2"]
+
+
+def test_load_one_snapshot(three_days) -> None:
+    assert archiver.load(three_days, snapshot="d1")["title"].tolist() == ["C", "A"]
+    with pytest.raises(ArchiverError, match="not found"):
+        archiver.load(three_days, snapshot="nope")
+
+
+def test_load_of_nothing_is_an_empty_typed_frame(tmp_path) -> None:
+    frame = archiver.load(tmp_path)
+    assert frame.empty and list(frame.columns) == SCHEMA.names
+
+
+def test_history_marks_absence_only_in_complete_snapshots(three_days) -> None:
+    frame = archiver.history(three_days)
+    rows = {title: group for title, group in frame.groupby("title")}
+    # B vanished from the complete d1; d2 is partial, so it makes no claim about B.
+    assert rows["B"][["snapshot_id", "present"]].values.tolist() == [["d0", True], ["d1", False]]
+    # A was seen twice; its views over time are the analyst's series.
+    assert rows["A"][["snapshot_id", "views", "present"]].values.tolist() == [
+        ["d0", 10, True],
+        ["d1", 25, True],
+    ]
+    assert rows["C"]["snapshot_id"].tolist() == ["d1", "d2"]
+    assert frame["snapshot_id"].is_monotonic_increasing
+
+
+def test_published_narrows_across_observations(three_days) -> None:
+    frame = archiver.published(three_days).set_index("title")
+    a = frame.loc["A"]
+    assert a["observations"] == 2 and a["contradictions"] == 0
+    # Day 0 "3 days ago": [day-4, day-3]; day 1 "4 days ago": [day-4, day-3]: same interval.
+    assert a["published_earliest"] == pd.Timestamp(day(-4))
+    assert a["published_latest"] == pd.Timestamp(day(-3))
+
+
+def test_published_reports_contradictions(tmp_path) -> None:
+    publish(tmp_path, "d0", [entry("d0", "A", 1, when=day(0), age_text="1 day ago")])
+    publish(tmp_path, "d1", [entry("d1", "A", 1, when=day(10), age_text="1 day ago")])
+    row = archiver.published(tmp_path).iloc[0]
+    assert row["contradictions"] == 2
+    assert pd.isna(row["published_earliest"]) and pd.isna(row["published_latest"])
+
+
+def test_diff_names_new_vanished_and_changed(three_days) -> None:
+    result = diff(three_days, "d0", "d1")
+    assert [e["title"] for e in result["new"]] == ["C"]
+    assert [e["title"] for e in result["vanished"]] == ["B"]
+    [changed] = result["changed"]
+    assert changed["title"] == "A" and changed["changes"] == {"views": [10, 25]}
+
+
+def test_diff_defaults_to_the_last_two(three_days) -> None:
+    assert diff(three_days)["from"] == "d1"
+    with pytest.raises(ArchiverError):
+        diff(three_days, "d0")
+
+
+def test_old_snapshots_without_new_columns_still_load(three_days) -> None:
+    """A snapshot written before a column existed loads with that column as nulls."""
+    old = three_days / "snapshots" / "snapshot_id=d0" / "entries.parquet"
+    table = pq.read_table(old).drop_columns(["extra", "views_text"])
+    table = table.append_column("legacy_note", pa.array(["x"] * table.num_rows))
+    pq.write_table(table, old)
+    frame = archiver.load(three_days)
+    assert frame.loc[frame["snapshot_id"] == "d0", "views_text"].isna().all()
+    assert frame.loc[frame["snapshot_id"] == "d0", "legacy_note"].tolist() == ["x", "x"]
+    assert len(frame) == 5
+
+
+def test_dates_are_frozen_in_fixtures() -> None:
+    assert T0.tzinfo is not None

@@ -1,0 +1,104 @@
+"""Publishing is atomic and checked: a snapshot is whole or absent, and damage is found."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from archiver.errors import ArchiverError
+from archiver.snapshots import (
+    StagedSnapshot,
+    check_snapshot_id,
+    list_snapshots,
+    new_snapshot_id,
+    snapshot_status,
+    verify_snapshot,
+)
+from tests.factories import T0, day, entry, publish
+
+
+def test_ids_sort_in_time_order_and_differ() -> None:
+    earlier, later = new_snapshot_id(T0), new_snapshot_id(day(1))
+    assert earlier < later
+    assert new_snapshot_id(T0) != new_snapshot_id(T0)
+
+
+@pytest.mark.parametrize("bad", ["../x", "a/b", "", ".hidden", "x" * 200, "a..b", "snap shot"])
+def test_ids_that_could_escape_the_data_dir_are_refused(bad: str) -> None:
+    with pytest.raises(ArchiverError):
+        check_snapshot_id(bad)
+
+
+def test_nothing_is_listed_until_published(tmp_path) -> None:
+    staged = StagedSnapshot(tmp_path, "s1")
+    staged.add(entry("s1", "First", 1))
+    assert list_snapshots(tmp_path) == []  # in .staging, invisible
+    staged.publish(staged.base_manifest(staged.close_files()) | {"status": "complete"})
+    [info] = list_snapshots(tmp_path)
+    assert info.snapshot_id == "s1" and info.manifest["rows"] == 1
+    assert not (tmp_path / ".staging" / "s1").exists()
+
+
+def test_an_existing_snapshot_is_never_overwritten(tmp_path) -> None:
+    publish(tmp_path, "s1", [entry("s1", "First", 1)])
+    before = (tmp_path / "snapshots" / "snapshot_id=s1" / "entries.parquet").read_bytes()
+    with pytest.raises(FileExistsError):
+        StagedSnapshot(tmp_path, "s1")
+    after = (tmp_path / "snapshots" / "snapshot_id=s1" / "entries.parquet").read_bytes()
+    assert before == after
+
+
+def test_a_sound_snapshot_verifies(tmp_path) -> None:
+    publish(tmp_path, "s1", [entry("s1", "First", 1), entry("s1", "Second", 2)])
+    [info] = list_snapshots(tmp_path)
+    assert verify_snapshot(info) == []
+
+
+@pytest.mark.parametrize("name", ["entries.parquet", "_meta/entries.jsonl"])
+@pytest.mark.parametrize("where", [0.1, 0.5, 0.95])
+def test_one_flipped_byte_is_caught(tmp_path, name: str, where: float) -> None:
+    path = publish(tmp_path, "s1", [entry("s1", f"Post {i}", i) for i in range(1, 30)]) / name
+    data = bytearray(path.read_bytes())
+    data[int(len(data) * where)] ^= 0x01
+    path.write_bytes(bytes(data))
+    [info] = list_snapshots(tmp_path)
+    problems = verify_snapshot(info)
+    assert any("checksum" in p and name in p for p in problems), problems
+
+
+def test_missing_file_and_bad_manifest_are_reported(tmp_path) -> None:
+    path = publish(tmp_path, "s1", [entry("s1", "First", 1)])
+    os.remove(path / "_meta" / "entries.jsonl")
+    publish(tmp_path, "s2", [entry("s2", "First", 1)])
+    (tmp_path / "snapshots" / "snapshot_id=s2" / "_meta" / "manifest.json").write_text("{not json")
+    infos = list_snapshots(tmp_path)
+    assert [i.status for i in infos] == ["complete", "damaged"]
+    assert any("is missing" in p for p in verify_snapshot(infos[0]))
+    assert "manifest unreadable" in verify_snapshot(infos[1])[0]
+
+
+def test_row_count_mismatch_is_reported(tmp_path) -> None:
+    path = publish(tmp_path, "s1", [entry("s1", "First", 1)])
+    manifest_path = path / "_meta" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["rows"] = 2
+    manifest_path.write_text(json.dumps(manifest))
+    problems = verify_snapshot(list_snapshots(tmp_path)[0])
+    assert any("has 1 rows, manifest says 2" in p for p in problems)
+
+
+@pytest.mark.parametrize(
+    ("reason", "failed", "rows", "pages", "status"),
+    [
+        ("finished", 0, 15, 2, "complete"),
+        ("finished", 1, 8, 2, "partial"),
+        ("shutdown", 0, 8, 1, "partial"),
+        ("finished", 1, 0, 1, "failed"),
+        ("finished", 0, 0, 0, "failed"),
+        ("finished", 0, 0, 1, "complete"),  # a listing that is really empty
+    ],
+)
+def test_status(reason: str, failed: int, rows: int, pages: int, status: str) -> None:
+    assert snapshot_status(reason, failed, rows, pages) == status
