@@ -21,6 +21,7 @@ from archiver import PROJECT_URL, __version__
 from archiver.dates import parse_age
 from archiver.errors import ArchiverError, Rejected
 from archiver.exporters import iso_utc
+from archiver.pipelines.counts import extra_counts
 from archiver.pipelines.identity import make_entry_id
 from archiver.pipelines.text import clean_text
 from archiver.pipelines.views import parse_count
@@ -153,7 +154,9 @@ def check_profile(spec: str, target: str) -> dict[str, Any]:
         entry: dict[str, Any] = {
             CONTRACT_FIELDS.get(name, name): value for name, value in fields.items()
         }
-        entry["missing"] = sorted(name for name in profile.fields if not fields.get(name))
+        entry["missing"] = sorted(
+            name for name, query in profile.fields.items() if query and not raw.get(name)
+        )
         entry["entry_id"] = make_entry_id(
             fields.get("url"), fields.get("source"), fields.get("title")
         )
@@ -163,6 +166,11 @@ def check_profile(spec: str, target: str) -> dict[str, Any]:
                 entry["published"] = [iso_utc(earliest), iso_utc(latest)]
             except Rejected as rejected:
                 entry["published"] = f"rejected: {rejected.reason}"
+        numbers, reasons = extra_counts(
+            {k: v for k, v in fields.items() if v and k in profile.extra_fields}, profile.counts
+        )
+        if profile.counts:
+            entry["counts"] = numbers | {k: f"rejected: {r}" for k, r in reasons.items()}
         if fields.get("views"):
             try:
                 entry["views"] = parse_count(fields["views"])

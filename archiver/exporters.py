@@ -91,8 +91,9 @@ class ParquetExporter(BaseItemExporter):
             self.start_exporting()
         rows = self._rows
         for row in rows:
-            if row.get("extra") is not None:
-                row["extra"] = list(row["extra"].items())
+            for name in ("extra", "counts"):
+                if isinstance(row.get(name), dict):
+                    row[name] = list(row[name].items())
         table = pa.Table.from_pylist(rows, schema=self.schema)
         self._writer.write_table(table)  # type: ignore[union-attr]
         self.rows_written += len(rows)

@@ -41,9 +41,11 @@ class ListingEntry:
     views: int | None = None
     # Fields a profile declares beyond the contract's columns, as printed (name -> text).
     extra: dict[str, str] = field(default_factory=dict)
-    # How the profile reads all-numeric dates ("mdy" or "dmy"); a hint for the age pipeline,
-    # not a column (exporters write only COLUMNS).
+    # Those of the extra fields the profile declares as counts, as numbers (name -> int).
+    counts: dict[str, int] = field(default_factory=dict)
+    # Hints from the profile for the pipelines; not columns (exporters write only COLUMNS).
     date_order: str = field(default="mdy", repr=False, compare=False)
+    count_fields: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
 
 # Column order is the order users see in pandas; it follows the contract's table.
@@ -65,6 +67,7 @@ SCHEMA = pa.schema(
         pa.field("fetched_at", UTC_TIMESTAMP, nullable=False),
         pa.field("page_time", UTC_TIMESTAMP, nullable=False),
         pa.field("extra", pa.map_(pa.string(), pa.string())),
+        pa.field("counts", pa.map_(pa.string(), pa.int64())),
     ]
 )
 

@@ -39,6 +39,7 @@ ITEM_PIPELINES = {
     "archiver.pipelines.identity.EntryIdPipeline": 300,
     "archiver.pipelines.age.AgePipeline": 400,
     "archiver.pipelines.views.ViewsPipeline": 500,
+    "archiver.pipelines.counts.ExtraCountsPipeline": 600,
 }
 
 # --- Output: every crawl publishes one snapshot; -O out.parquet / out.jsonl also work. ---

@@ -85,7 +85,8 @@ def test_profile_check_json_reports_missing_fields(capsys) -> None:
     first, untitled, bare = report["entries"]
     assert first["views"] == 1200 and first["missing"] == []
     assert "title" in untitled["missing"]
-    assert set(bare["missing"]) == {"url", "summary", "source"}
+    assert set(bare["missing"]) == {"url", "summary"}
+    assert bare["source"] == "local file"  # no source printed, no host: said so
     assert bare["views"] == "rejected: unparsed" and bare["published"] == "rejected: future"
 
 

@@ -18,7 +18,7 @@ import pytest
 
 import archiver
 from archiver.snapshots import list_snapshots, verify_snapshot
-from tests.conftest import DEMO, REALWORLD, SEED_CAPTURE, needs_realworld
+from tests.conftest import DEMO, FIXTURES, REALWORLD, SEED_CAPTURE, needs_realworld
 
 
 @pytest.fixture
@@ -178,3 +178,39 @@ def test_bad_argument_fails_before_crawling(crawl, tmp_path) -> None:
     assert "profile 'no-such-profile'" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "snapshots").exists()
+
+
+def test_forum_extras_are_kept_typed(crawl, tmp_path) -> None:
+    result = crawl(
+        "-a", f"start_urls={FIXTURES / 'forum.html'}", "-a", "max_pages=1", data_dir=tmp_path
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    frame = archiver.load(tmp_path).set_index("title")
+    first = frame.loc["Rust in the kernel, three years on"]
+    assert dict(first["extra"])["points"] == "1,024 points"
+    assert dict(first["counts"]) == {"points": 1024, "comments": 312}
+    ask = frame.loc["Ask TN: How do you archive the web you read?"]
+    assert dict(ask["counts"]) == {"points": 56}  # "discuss" is no number: left out, counted
+    manifest = list_snapshots(tmp_path)[0].manifest
+    assert manifest["stats"]["archiver/counts/comments/unparsed"] == 1
+    assert manifest["stats"]["archiver/counts/points/missing"] == 1  # the job post
+
+
+def test_page_no_profile_matches_fails_in_one_line(crawl, tmp_path) -> None:
+    page = tmp_path / "plain.html"
+    page.write_text("<html><body><p>Just a page</p></body></html>")
+    result = crawl("-a", f"start_urls={page}", data_dir=tmp_path / "data")
+    assert result.returncode == 1
+    line = next(x for x in result.stderr.splitlines() if "no profile matches" in x)
+    assert page.as_uri() in line and "tried: demo, hn, papermod" in line
+    [snapshot] = list_snapshots(tmp_path / "data")
+    assert snapshot.status == "failed"
+
+
+def test_broken_profile_file_fails_at_start_naming_file_and_key(crawl, tmp_path) -> None:
+    profile = tmp_path / "site.toml"
+    profile.write_text("name = 'site'\nentries = 'li'\n[fields]\ntitle = 'a:::text'\n")
+    result = crawl("-a", f"profile={profile}", data_dir=tmp_path / "data")
+    assert result.returncode == 2
+    assert f"profile {profile}: key 'fields.title': invalid selector" in result.stderr
+    assert not (tmp_path / "data" / "snapshots").exists()

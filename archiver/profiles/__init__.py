@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from cssselect import SelectorError
 from lxml import etree
@@ -33,11 +33,14 @@ CONTRACT_FIELDS = {
     "source": "source",
 }
 PAGE_KEYS = {"next", "total", "source"}
-TOP_KEYS = {"name", "description", "entries", "detect", "date_order", "fields", "page", "patterns"}
+TOP_KEYS = {
+    "name", "description", "entries", "detect", "date_order", "counts", "fields", "page",
+    "patterns",
+}  # fmt: skip
 RESERVED = {
     "snapshot_id", "entry_id", "title", "url", "summary", "age_text", "published_earliest",
     "published_latest", "views", "views_text", "position", "page_url", "fetched_at",
-    "page_time", "extra", "source",
+    "page_time", "extra", "counts", "source",
 }  # fmt: skip
 _EXTRA_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _TOTAL = re.compile(r"\d[\d,]*")
@@ -91,6 +94,7 @@ class Profile:
     patterns: dict[str, re.Pattern[str]] = field(default_factory=dict)
     detect: str = ""
     date_order: str = "mdy"
+    counts: tuple[str, ...] = ()
     description: str = ""
 
     @property
@@ -123,9 +127,13 @@ class Profile:
             {name: self._value(node, name, query, unmatched) for name, query in self.fields.items()}
             for node in nodes
         ]
+        page_source = self._value(page, "source", self.page.get("source", ""), unmatched)
+        default_source = page_source or urlsplit(page_url).hostname or "local file"
         for entry in entries:
             if entry.get("url"):
                 entry["url"] = urljoin(page_url, entry["url"])
+            # An entry's own source, else the name the page shows, else the host.
+            entry["source"] = entry.get("source") or default_source
         next_href = self._value(page, "next", self.page.get("next", ""), unmatched)
         total_text = self._value(page, "total", self.page.get("total", ""), unmatched)
         total_match = _TOTAL.search(total_text) if total_text else None
@@ -133,7 +141,7 @@ class Profile:
             entries=entries,
             next_url=urljoin(page_url, next_href) if next_href else None,
             total=int(total_match[0].replace(",", "")) if total_match else None,
-            source=self._value(page, "source", self.page.get("source", ""), unmatched),
+            source=page_source,
             unmatched=unmatched,
         )
 
@@ -199,6 +207,12 @@ def parse_profile(text: str, path: str) -> Profile:
     date_order = data.get("date_order", "mdy")
     if date_order not in ("mdy", "dmy"):
         raise _fail(path, "date_order", "must be 'mdy' or 'dmy'")
+    counts = data.get("counts", [])
+    if not isinstance(counts, list) or not all(isinstance(c, str) for c in counts):
+        raise _fail(path, "counts", "must be a list of extra field names")
+    for name in counts:
+        if name not in fields or name in CONTRACT_FIELDS:
+            raise _fail(path, "counts", f"{name!r} is not an extra field of this profile")
     return Profile(
         name=data["name"].strip(),
         path=path,
@@ -208,6 +222,7 @@ def parse_profile(text: str, path: str) -> Profile:
         patterns=patterns,
         detect=data.get("detect", ""),
         date_order=date_order,
+        counts=tuple(counts),
         description=str(data.get("description", "")),
     )
 

@@ -173,18 +173,18 @@ class ListingSpider(scrapy.Spider):
         if page_no == 1:
             state.announced = page.total
         page_time = page_time_of(response, fetched_at)
-        default_source = page.source or urlsplit(response.url).hostname or "local file"
         for index, fields in enumerate(page.entries, start=1):
             state.extracted += 1
             entry = ListingEntry(
                 snapshot_id=self.snapshot_id,
-                source=fields.get("source") or default_source,
+                source=fields.get("source"),
                 title=fields.get("title"),
                 page_url=response.url,
                 position=offset + index,
                 fetched_at=fetched_at,
                 page_time=page_time,
                 date_order=profile.date_order,
+                count_fields=profile.counts,
             )
             for name, attribute in CONTRACT_FIELDS.items():
                 if name not in ("source", "title"):

@@ -1,0 +1,143 @@
+"""Profiles are data: they load safely, fail clearly, and read the formats they claim."""
+
+from __future__ import annotations
+
+import pytest
+from parsel import Selector
+
+from archiver.profiles import (
+    ProfileError,
+    builtin_profiles,
+    detect_profile,
+    load_profile_file,
+    parse_profile,
+    resolve_profile,
+)
+from tests.conftest import DEMO, FIXTURES
+
+MINIMAL = """
+name = "mini"
+entries = "li"
+[fields]
+title = "a::text"
+"""
+
+
+def test_builtins_load_and_have_distinct_names() -> None:
+    names = [p.name for p in builtin_profiles()]
+    assert {"demo", "papermod", "hn"} <= set(names)
+    assert len(names) == len(set(names))
+
+
+def test_minimal_profile() -> None:
+    profile = parse_profile(MINIMAL, "mini.toml")
+    page = Selector(text="<ul><li><a href='/x'>One</a></li><li><a>Two</a></li></ul>")
+    data = profile.extract(page, "https://site.example/list")
+    assert [e["title"] for e in data.entries] == ["One", "Two"]
+    assert data.entries[0]["source"] == "site.example"
+    assert data.next_url is None and data.total is None
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        (
+            "name = 'x'\nentries = 'li'\n[fields]\ntitle = 'a::text'\n[fields.nested]\n",
+            "fields.nested",
+        ),
+        ("name = 'x'\nentries = 'li'\n[fields]\nurl = 'a::attr(href)'\n", "fields.title"),
+        ("name = 'x'\n[fields]\ntitle = 'a::text'\n", "entries"),
+        ("entries = 'li'\n[fields]\ntitle = 'a::text'\n", "name"),
+        ("colour = 'red'\n" + MINIMAL, "colour"),
+        (MINIMAL.replace('"li"', '"li[[["'), "entries"),
+        (MINIMAL.replace('"a::text"', '"//a[@"'), "fields.title"),
+        (MINIMAL + "[page]\nnext = 'a:::nope'\n", "page.next"),
+        (MINIMAL + "[page]\nprevious = 'a'\n", "page.previous"),
+        (MINIMAL + "[patterns]\ntitle = '(unclosed'\n", "patterns.title"),
+        (MINIMAL + "[patterns]\nviews = '\\\\d+'\n", "patterns.views"),
+        ("date_order = 'ymd'\n" + MINIMAL, "date_order"),
+        ("counts = ['title']\n" + MINIMAL, "counts"),
+        (MINIMAL + "position = 'td::text'\n", "fields.position"),
+        (MINIMAL.replace("[fields]", "[fields]\nentry_id = 'a::text'"), "fields.entry_id"),
+    ],
+)
+def test_broken_profiles_name_the_key(text: str, key: str) -> None:
+    with pytest.raises(ProfileError) as caught:
+        parse_profile(text, "site.toml")
+    message = str(caught.value)
+    assert message.startswith("profile site.toml:") and f"'{key}'" in message
+    assert "\n" not in message
+
+
+def test_bad_toml_names_the_file(tmp_path) -> None:
+    path = tmp_path / "broken.toml"
+    path.write_text("name = 'unterminated\n")
+    with pytest.raises(ProfileError, match=f"profile {path}: not valid TOML"):
+        load_profile_file(path)
+
+
+def test_loading_a_profile_never_runs_code(tmp_path) -> None:
+    """TOML has no code to run; a selector or pattern that looks like code is only text."""
+    marker = tmp_path / "ran"
+    text = f"description = \"__import__('os').system('touch {marker}')\"\n" + MINIMAL
+    parse_profile(text, "evil.toml")
+    assert not marker.exists()
+
+
+def test_resolve_by_name_path_or_auto(tmp_path) -> None:
+    assert [p.name for p in resolve_profile("demo")] == ["demo"]
+    assert len(resolve_profile("auto")) == len(builtin_profiles())
+    path = tmp_path / "mine.toml"
+    path.write_text(MINIMAL)
+    assert resolve_profile(str(path))[0].name == "mini"
+    with pytest.raises(ProfileError, match="no such built-in profile"):
+        resolve_profile("nonesuch")
+    with pytest.raises(ProfileError, match="cannot be read"):
+        resolve_profile(str(tmp_path / "missing.toml"))
+
+
+@pytest.mark.parametrize(
+    ("page", "expected"),
+    [
+        (DEMO / "index.html", "demo"),
+        (FIXTURES / "aggregator_edge.html", "demo"),
+        (FIXTURES / "forum.html", "hn"),
+        (FIXTURES / "papermod_list.html", "papermod"),
+    ],
+)
+def test_auto_detection(page, expected: str) -> None:
+    selector = Selector(text=page.read_text("utf-8"))
+    assert detect_profile(builtin_profiles(), selector, page.as_uri()).name == expected
+
+
+def test_forum_profile_reads_rows_that_span_two_siblings() -> None:
+    [profile] = resolve_profile("hn")
+    url = "https://news.example/news"
+    data = profile.extract(Selector(text=(FIXTURES / "forum.html").read_text()), url)
+    first, ask, job = data.entries
+    assert first["title"] == "Rust in the kernel, three years on"
+    assert (first["age"], first["points"], first["source"]) == (
+        "3 hours ago",
+        "1,024 points",
+        "example.org",
+    )
+    assert first["comments"].replace("\xa0", " ") == "312 comments"
+    assert first["rank"] == "1"
+    assert ask["url"] == "https://news.example/item?id=9002"
+    assert ask["source"] == "news.example"  # a self post: the host
+    assert ask["comments"] == "discuss"
+    assert job["points"] is None and job["comments"] is None  # job posts have neither
+    assert data.next_url == "https://news.example/news?p=2"
+
+
+def test_papermod_profile_cuts_the_footer() -> None:
+    [profile] = resolve_profile("papermod")
+    data = profile.extract(
+        Selector(text=(FIXTURES / "papermod_list.html").read_text()), "https://blog.example/"
+    )
+    first, second = data.entries
+    assert first["age"] == "May 1, 2025"
+    assert second["age"] == "March 3, 2024"  # the "·"-separated footer of newer PaperMod
+    assert first["summary"].endswith("test-time compute.")  # the "..." is cut
+    assert first["source"] == "A Blog"
+    assert data.next_url == "https://blog.example/page/2/"
