@@ -57,4 +57,8 @@ ARCHIVER_SNAPSHOTS = True
 # A safety net against endless pagination (a "next" link that always yields a new URL).
 ARCHIVER_MAX_PAGES = 1000
 
+# --- Resuming: with -s JOBDIR=..., archiver's page journal (archiver/journal.py) holds the
+# crawl's state, synced page by page, so even a killed crawl resumes exactly. ---
+SCHEDULER = "archiver.journal.JournalScheduler"
+
 LOG_LEVEL = "INFO"

@@ -23,6 +23,7 @@ import logging
 import os
 import re
 import secrets
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -148,6 +149,8 @@ class StagedSnapshot:
         (self.data_dir / SNAPSHOTS).mkdir(parents=True, exist_ok=True)
         if self.target.exists():
             raise FileExistsError(f"snapshot {snapshot_id} already exists at {self.target}")
+        if self.path.exists():  # left by a killed run of this same snapshot: rebuilt whole
+            shutil.rmtree(self.path)
         (self.path / "_meta").mkdir(parents=True, exist_ok=False)
         self.files: dict[str, BinaryIO] = {
             PARQUET_FILE: (self.path / PARQUET_FILE).open("xb"),
@@ -243,6 +246,9 @@ class SnapshotWriter:
             return
         manifest = self.build_manifest(spider, reason, self.snapshot.close_files())
         target = self.snapshot.publish(manifest)
+        journal = getattr(spider, "journal", None)
+        if journal is not None:
+            journal.finish()
         self.crawler.stats.set_value("archiver/snapshot/status", manifest["status"])
         self.crawler.stats.set_value("archiver/snapshot/path", str(target))
         for listing in manifest["listings"]:

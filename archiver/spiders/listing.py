@@ -16,11 +16,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import scrapy
+from scrapy.crawler import Crawler
 from scrapy.http import Response
+from scrapy.utils.job import job_dir
 from twisted.python.failure import Failure
 
 from archiver.errors import ArchiverError
+from archiver.exporters import iso_utc
 from archiver.items import ListingEntry
+from archiver.journal import PageJournal
 from archiver.profiles import (
     CONTRACT_FIELDS,
     Profile,
@@ -28,7 +32,7 @@ from archiver.profiles import (
     detect_profile,
     resolve_profile,
 )
-from archiver.snapshots import check_snapshot_id, new_snapshot_id
+from archiver.snapshots import check_snapshot_id, new_snapshot_id, snapshot_dir
 
 DEMO_INDEX = Path(__file__).resolve().parents[2] / "data" / "demo" / "index.html"
 ALLOWED_START_SCHEMES = ("http", "https", "file")
@@ -45,6 +49,8 @@ class ListingState:
     pages_fetched: int = 0
     failed: list[dict[str, str]] = field(default_factory=list)
     stopped: str | None = None  # why pagination ended early, if it did
+    seen_pages: set[str] = field(default_factory=set)
+    seen_content: set[tuple] = field(default_factory=set)
 
 
 def parse_start_urls(value: str | list[str] | None) -> list[str]:
@@ -107,6 +113,7 @@ class ListingSpider(scrapy.Spider):
         self.snapshot_id = snapshot_id or new_snapshot_id()
         self.profile_spec = profile
         self.listings = {url: ListingState(url) for url in self.start_urls}
+        self.journal: PageJournal | None = None
 
     @staticmethod
     def check_arguments(
@@ -131,9 +138,49 @@ class ListingSpider(scrapy.Spider):
             "max_pages": pages,
         }
 
-    async def start(self) -> AsyncIterator[scrapy.Request]:
-        for url in self.start_urls:
-            yield self._page_request(url, listing=url, page_no=1, offset=0)
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ListingSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        jobdir = job_dir(crawler.settings)
+        spider.journal = PageJournal(jobdir) if jobdir else None
+        if spider.journal is not None:
+            spider._open_journal(crawler.settings.get("ARCHIVER_DATA_DIR", "data"))
+        return spider
+
+    def _open_journal(self, data_dir: str) -> None:
+        journal = self.journal
+        assert journal is not None
+        recorded = journal.snapshot_id
+        if recorded and not snapshot_dir(data_dir, recorded).exists():
+            self.snapshot_id = recorded
+            self.logger.info(
+                "resuming snapshot %s from %s (%d pages already read)",
+                recorded,
+                journal.path,
+                len(journal.pages),
+            )
+            return
+        if recorded:
+            self.logger.info(
+                "journal %s: snapshot %s was published; starting afresh", journal.path, recorded
+            )
+        journal.start(self.snapshot_id, self.start_urls, self.profile_spec)
+
+    async def start(self) -> AsyncIterator[ListingEntry | scrapy.Request]:
+        frontier: dict[str, scrapy.Request | None] = {
+            url: self._page_request(url, listing=url, page_no=1, offset=0)
+            for url in self.start_urls
+        }
+        for record in self.journal.pages if self.journal else []:
+            if record["listing"] not in self.listings:
+                continue
+            for output in self._apply(record):
+                if isinstance(output, ListingEntry):
+                    yield output
+            frontier[record["listing"]] = self._next_request(record)
+        for request in frontier.values():
+            if request is not None:
+                yield request
 
     def _page_request(self, url: str, *, listing: str, page_no: int, offset: int) -> scrapy.Request:
         return scrapy.Request(
@@ -148,7 +195,6 @@ class ListingSpider(scrapy.Spider):
         if state.profile is not None:
             return next(p for p in self.candidates if p.name == state.profile)
         profile = detect_profile(self.candidates, response, response.url)
-        state.profile = profile.name
         if self.profile_spec == "auto":
             self.logger.info("profile auto: %s matches %s", profile.name, response.url)
         return profile
@@ -156,9 +202,9 @@ class ListingSpider(scrapy.Spider):
     def parse(
         self, response: Response, listing: str, page_no: int, offset: int
     ) -> Iterator[ListingEntry | scrapy.Request]:
+        """Read one page into a record, journal it, then hand its entries on and follow."""
         fetched_at = datetime.now(UTC)
         state = self.listings[listing]
-        state.pages_fetched += 1
         if not hasattr(response, "selector"):
             self._fail(state, response.url, f"not an HTML page ({type(response).__name__})")
             return
@@ -170,17 +216,53 @@ class ListingSpider(scrapy.Spider):
         page = profile.extract(response.selector, response.url)
         for name, count in page.unmatched.items():
             self.crawler.stats.inc_value(f"archiver/extract/{name}/pattern_unmatched", count)
-        if page_no == 1:
-            state.announced = page.total
-        page_time = page_time_of(response, fetched_at)
-        for index, fields in enumerate(page.entries, start=1):
+        record = {
+            "listing": listing,
+            "url": response.url,
+            "page_no": page_no,
+            "offset": offset,
+            "profile": profile.name,
+            "fetched_at": iso_utc(fetched_at),
+            "page_time": iso_utc(page_time_of(response, fetched_at)),
+            "announced": page.total,
+            "next_url": page.next_url,
+            "entries": page.entries,
+        }
+        if self.journal is not None:
+            self.journal.record_page(record)
+        yield from self._apply(record)
+        request = self._next_request(record)
+        if request is not None:
+            yield request
+
+    def _apply(self, record: dict[str, Any]) -> Iterator[ListingEntry]:
+        """Update the listing's state from a page record and yield its entries (live or
+        replayed from the journal: the same record gives the same rows)."""
+        state = self.listings[record["listing"]]
+        profile = next(p for p in self.candidates if p.name == record["profile"])
+        state.profile = profile.name
+        state.pages_fetched += 1
+        state.seen_pages.add(record["url"])
+        if record["page_no"] == 1:
+            state.announced = record["announced"]
+        signature = tuple((e.get("title"), e.get("url")) for e in record["entries"])
+        if signature and signature in state.seen_content:
+            state.stopped = f"{record['url']} repeats an earlier page: not archived again"
+            self.crawler.stats.inc_value("archiver/follow/next/repeated_page")
+            self.logger.warning("%s", state.stopped)
+            record["next_url"] = None
+            return
+        state.seen_content.add(signature)
+        fetched_at = datetime.fromisoformat(record["fetched_at"])
+        page_time = datetime.fromisoformat(record["page_time"])
+        for index, fields in enumerate(record["entries"], start=1):
             state.extracted += 1
             entry = ListingEntry(
                 snapshot_id=self.snapshot_id,
                 source=fields.get("source"),
                 title=fields.get("title"),
-                page_url=response.url,
-                position=offset + index,
+                page_url=record["url"],
+                position=record["offset"] + index,
                 fetched_at=fetched_at,
                 page_time=page_time,
                 date_order=profile.date_order,
@@ -191,34 +273,35 @@ class ListingSpider(scrapy.Spider):
                     setattr(entry, attribute, fields.get(name))
             entry.extra = {n: v for n in profile.extra_fields if (v := fields.get(n)) is not None}
             yield entry
-        if not page.entries:
+        if not record["entries"]:
             self.crawler.stats.inc_value("archiver/extract/page/no_entries")
-            self.logger.warning("no entries on %s (profile %s)", response.url, profile.name)
-        yield from self._follow(state, response, page.next_url, page_no, offset + len(page.entries))
+            self.logger.warning("no entries on %s (profile %s)", record["url"], profile.name)
 
-    def _follow(
-        self,
-        state: ListingState,
-        response: Response,
-        next_url: str | None,
-        page_no: int,
-        offset: int,
-    ) -> Iterator[scrapy.Request]:
+    def _next_request(self, record: dict[str, Any]) -> scrapy.Request | None:
+        """The request for the page after ``record``, or None with the reason recorded."""
+        state = self.listings[record["listing"]]
+        next_url = record["next_url"]
         if not next_url:
-            return
+            return None
+        page_no = record["page_no"]
         limit = min(self.max_pages or 10**9, self.settings.getint("ARCHIVER_MAX_PAGES", 1000))
         if page_no >= limit:
-            state.stopped = f"max_pages ({limit}) reached at {response.url}"
+            state.stopped = f"max_pages ({limit}) reached at {record['url']}"
             self.crawler.stats.inc_value("archiver/follow/next/max_pages")
-            return
+            return None
         if not same_site(state.start_url, next_url):
             state.stopped = f"next link leaves the site: {next_url}"
             self.crawler.stats.inc_value("archiver/follow/next/offsite")
             self.logger.warning(
-                "not following %s from %s: other host or scheme", next_url, response.url
+                "not following %s from %s: other host or scheme", next_url, record["url"]
             )
-            return
-        yield self._page_request(
+            return None
+        if next_url in state.seen_pages:
+            state.stopped = f"pagination loops back to {next_url}"
+            self.crawler.stats.inc_value("archiver/follow/next/loop")
+            return None
+        offset = record["offset"] + len(record["entries"])
+        return self._page_request(
             next_url, listing=state.start_url, page_no=page_no + 1, offset=offset
         )
 
