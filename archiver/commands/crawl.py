@@ -8,11 +8,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
+from scrapy.utils.job import job_dir
 
 from archiver.errors import ArchiverError
+from archiver.journal import PageJournal
 
 EXIT_CODES = {"complete": 0, "partial": 3, "failed": 1}
 
@@ -30,6 +33,14 @@ class Command(ScrapyCrawlCommand):
                 check(**opts.spargs)
             except ArchiverError as exc:
                 raise UsageError(str(exc), print_help=False) from exc
+        jobdir = job_dir(self.settings)
+        if jobdir:
+            try:  # a second crawl on a running crawl's JOBDIR: say so, start nothing
+                PageJournal(jobdir).close()
+            except ArchiverError as exc:
+                sys.stderr.write(f"scrapy: error: {exc}\n")
+                self.exitcode = 1
+                return
         crawler = self._create_crawler(spidercls)
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()

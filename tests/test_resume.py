@@ -1,0 +1,175 @@
+"""A kill loses nothing: SIGKILL at any moment, resume with the same JOBDIR, and the snapshot
+holds every entry exactly once, as an uninterrupted crawl would."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+import archiver
+from archiver.snapshots import list_snapshots
+from tests.conftest import FAST, ROOT, run_crawl
+from tests.sites import ScriptedSite, serve_files, write_listing
+
+PAGES, PER_PAGE = 8, 5
+COMPARED = [
+    "entry_id",
+    "position",
+    "title",
+    "url",
+    "age_text",
+    "views",
+    "published_earliest",
+    "published_latest",
+    "page_time",
+    "page_url",
+]
+
+
+@pytest.fixture(scope="module")
+def slow_site(tmp_path_factory):
+    root = write_listing(tmp_path_factory.mktemp("site"), PAGES, PER_PAGE)
+    site = ScriptedSite(serve_files(root, delay=0.4))
+    yield site
+    site.stop()
+
+
+@pytest.fixture(scope="module")
+def reference(slow_site, tmp_path_factory):
+    """The uninterrupted crawl the resumed ones must equal."""
+    data_dir = tmp_path_factory.mktemp("reference")
+    result = run_crawl("-a", f"start_urls={slow_site.url}", data_dir=data_dir)
+    assert result.returncode == 0, result.stderr[-2000:]
+    frame = archiver.load(data_dir)
+    assert len(frame) == PAGES * PER_PAGE
+    return frame[COMPARED].reset_index(drop=True)
+
+
+def start_crawl(url: str, data_dir, jobdir) -> subprocess.Popen:
+    command = [
+        sys.executable,
+        "-m",
+        "scrapy",
+        "crawl",
+        "listing",
+        *FAST,
+        "-s",
+        f"ARCHIVER_DATA_DIR={data_dir}",
+        "-s",
+        f"JOBDIR={jobdir}",
+        "-a",
+        f"start_urls={url}",
+    ]
+    return subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+
+
+def journal_pages(jobdir) -> int:
+    path = jobdir / "archiver-journal.jsonl"
+    return max(0, path.read_bytes().count(b"\n") - 1) if path.exists() else 0
+
+
+@pytest.mark.parametrize("kill_after_pages", [0, 1, 3, 6])
+def test_sigkill_then_resume_archives_every_entry_once(
+    slow_site, reference, tmp_path, kill_after_pages: int
+) -> None:
+    data_dir, jobdir = tmp_path / "data", tmp_path / "job"
+    before = sum(n for path, n in slow_site.counts.items() if path != "/robots.txt")
+    process = start_crawl(slow_site.url, data_dir, jobdir)
+    deadline = time.monotonic() + 60
+    while (
+        journal_pages(jobdir) < kill_after_pages
+        and time.monotonic() < deadline
+        and process.poll() is None
+    ):
+        time.sleep(0.02)
+    if kill_after_pages == 0:
+        time.sleep(2.5)  # into start-up or the first page, before anything is journaled
+    time.sleep(0.15)  # a page is in flight (the server takes 0.4 s a page)
+    assert process.poll() is None, "the crawl finished before it could be killed"
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+    assert list_snapshots(data_dir) == []  # nothing that looks complete
+    journaled = journal_pages(jobdir)
+
+    result = run_crawl(
+        "-a", f"start_urls={slow_site.url}", "-s", f"JOBDIR={jobdir}", data_dir=data_dir
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    [snapshot] = list_snapshots(data_dir)
+    assert snapshot.status == "complete" and snapshot.manifest["rows"] == PAGES * PER_PAGE
+    resumed = archiver.load(data_dir)[COMPARED].reset_index(drop=True)
+    assert resumed.equals(reference)
+    if journaled:
+        assert f"({journaled} pages already read)" in result.stderr
+    fetched = sum(n for path, n in slow_site.counts.items() if path != "/robots.txt") - before
+    # Journaled pages are not fetched again; the page in flight at the kill is.
+    assert PAGES <= fetched <= PAGES + 1
+    assert not (jobdir / "archiver-journal.jsonl").exists()  # done: the next run starts afresh
+    assert not any((data_dir / ".staging").iterdir())
+
+
+def test_repeated_kills_still_converge(slow_site, reference, tmp_path) -> None:
+    data_dir, jobdir = tmp_path / "data", tmp_path / "job"
+    for attempt in range(1, 4):  # bounded: three kills, then a run to the end
+        process = start_crawl(slow_site.url, data_dir, jobdir)
+        deadline = time.monotonic() + 60
+        while (
+            journal_pages(jobdir) < 2 * attempt
+            and time.monotonic() < deadline
+            and process.poll() is None
+        ):
+            time.sleep(0.02)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+    result = run_crawl(
+        "-a", f"start_urls={slow_site.url}", "-s", f"JOBDIR={jobdir}", data_dir=data_dir
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert archiver.load(data_dir)[COMPARED].reset_index(drop=True).equals(reference)
+
+
+def test_sigterm_once_publishes_what_is_complete_as_partial(slow_site, tmp_path) -> None:
+    data_dir = tmp_path / "data"
+    process = start_crawl(slow_site.url, data_dir, tmp_path / "job")
+    deadline = time.monotonic() + 60
+    while journal_pages(tmp_path / "job") < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 3, stderr[-2000:]
+    [snapshot] = list_snapshots(data_dir)
+    assert snapshot.status == "partial" and snapshot.manifest["close_reason"] == "shutdown"
+    rows = archiver.load(data_dir)
+    assert 0 < len(rows) < PAGES * PER_PAGE and rows["entry_id"].is_unique
+    assert rows["position"].tolist() == list(range(1, len(rows) + 1))  # whole pages, in order
+
+
+def test_a_second_crawl_cannot_share_a_running_jobdir(slow_site, tmp_path) -> None:
+    process = start_crawl(slow_site.url, tmp_path / "data", tmp_path / "job")
+    try:
+        deadline = time.monotonic() + 60
+        while (
+            not (tmp_path / "job" / "archiver-journal.jsonl").exists()
+            and time.monotonic() < deadline
+        ):
+            time.sleep(0.02)
+        result = run_crawl(
+            "-a",
+            f"start_urls={slow_site.url}",
+            "-s",
+            f"JOBDIR={tmp_path / 'job'}",
+            data_dir=tmp_path / "data",
+        )
+        assert result.returncode == 1
+        assert "in use by another running crawl" in result.stderr
+        assert "Traceback" not in result.stderr
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
