@@ -29,7 +29,21 @@ DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 DOWNLOAD_TIMEOUT = 30
 RETRY_ENABLED = True
 RETRY_TIMES = 3
+ARCHIVER_BACKOFF_BASE = 1.0  # seconds before the first retry; doubled for each next one
+ARCHIVER_BACKOFF_MAX = 30.0
+ARCHIVER_RETRY_AFTER_MAX = 120.0  # a server's Retry-After is obeyed up to this many seconds
 REDIRECT_MAX_TIMES = 5
+
+DOWNLOADER_MIDDLEWARES = {
+    # Before robots.txt, so an offsite redirect does not even fetch the other host's robots.
+    "archiver.middlewares.siteguard.SiteGuardMiddleware": 50,
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "archiver.middlewares.robots.StrictRobotsTxtMiddleware": 100,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "archiver.middlewares.retry.BackoffRetryMiddleware": 550,
+}
+# Retry-After sleeps run on the asyncio loop (Scrapy's default reactor since 2.13).
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 COOKIES_ENABLED = False
 
 # --- Items: normalise in small steps, drop what is not an entry, count everything. ---

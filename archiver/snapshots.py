@@ -17,6 +17,7 @@ only a staging directory, which nothing lists as a snapshot.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -33,6 +34,7 @@ import pyarrow.parquet as pq
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider, NotConfigured
+from scrapy.utils.defer import deferred_from_coro
 
 from archiver import __version__
 from archiver.errors import ArchiverError
@@ -161,6 +163,13 @@ class StagedSnapshot:
         self.parquet.start_exporting()
         self.jsonl.start_exporting()
 
+    def discard(self) -> None:
+        """Drop the unpublished files; nothing was ever visible as a snapshot."""
+        for handle in self.files.values():
+            with contextlib.suppress(OSError):
+                handle.close()
+        shutil.rmtree(self.path, ignore_errors=True)
+
     def add(self, item: Any) -> None:
         self.parquet.export_item(item)
         self.jsonl.export_item(item)
@@ -238,14 +247,34 @@ class SnapshotWriter:
         logger.info("snapshot %s: writing to %s", spider.snapshot_id, self.snapshot.path)
 
     def item_scraped(self, item: Any, spider: Spider) -> None:
-        if self.snapshot is not None:
+        if self.snapshot is None:
+            return
+        try:
             self.snapshot.add(item)
+        except OSError as exc:  # disk full, quota, file size limit: stop, publish nothing
+            self._abandon(f"cannot write snapshot {self.snapshot.snapshot_id}: {exc}")
+            deferred_from_coro(
+                self.crawler.engine.close_spider_async(reason="snapshot_write_failed")  # type: ignore[union-attr]
+            )
+
+    def _abandon(self, message: str) -> None:
+        """Log one line, count it, and remove the unpublished files (they may fill a disk)."""
+        logger.error("%s", message)
+        self.crawler.stats.set_value("archiver/snapshot/error", message)
+        self.crawler.stats.set_value("archiver/snapshot/status", "failed")
+        if self.snapshot is not None:
+            self.snapshot.discard()
+        self.snapshot = None
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         if self.snapshot is None:
             return
-        manifest = self.build_manifest(spider, reason, self.snapshot.close_files())
-        target = self.snapshot.publish(manifest)
+        try:
+            manifest = self.build_manifest(spider, reason, self.snapshot.close_files())
+            target = self.snapshot.publish(manifest)
+        except OSError as exc:
+            self._abandon(f"cannot publish snapshot {self.snapshot.snapshot_id}: {exc}")
+            return
         journal = getattr(spider, "journal", None)
         if journal is not None:
             journal.finish()

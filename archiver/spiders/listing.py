@@ -189,6 +189,9 @@ class ListingSpider(scrapy.Spider):
             errback=self.page_failed,
             cb_kwargs={"listing": listing, "page_no": page_no, "offset": offset},
             meta={"listing": listing},
+            # Pagination loops are caught by the spider (seen pages, repeated content); the
+            # dupefilter would instead drop a page silently, e.g. at the end of a redirect loop.
+            dont_filter=True,
         )
 
     def _profile_for(self, state: ListingState, response: Response) -> Profile:
@@ -207,6 +210,9 @@ class ListingSpider(scrapy.Spider):
         state = self.listings[listing]
         if not hasattr(response, "selector"):
             self._fail(state, response.url, f"not an HTML page ({type(response).__name__})")
+            return
+        if b"\x00" in response.body[:4096]:
+            self._fail(state, response.url, "binary content served as a web page")
             return
         try:
             profile = self._profile_for(state, response)
@@ -274,8 +280,10 @@ class ListingSpider(scrapy.Spider):
             entry.extra = {n: v for n in profile.extra_fields if (v := fields.get(n)) is not None}
             yield entry
         if not record["entries"]:
+            # A listing page without entries is a broken page far more often than an empty
+            # listing; saying so keeps the snapshot from claiming to be complete.
             self.crawler.stats.inc_value("archiver/extract/page/no_entries")
-            self.logger.warning("no entries on %s (profile %s)", record["url"], profile.name)
+            self._fail(state, record["url"], f"no entries found (profile {profile.name})")
 
     def _next_request(self, record: dict[str, Any]) -> scrapy.Request | None:
         """The request for the page after ``record``, or None with the reason recorded."""

@@ -1,0 +1,1 @@
+"""Downloader middlewares: where archiver differs from Scrapy's defaults on the wire."""

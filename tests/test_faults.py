@@ -1,0 +1,414 @@
+"""Faults injected against a real local server: each ends in its documented outcome.
+
+See the README's "Faults and their outcomes" table; every row has a test here or in
+test_resume.py.
+"""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+import pytest
+
+import archiver
+from archiver.snapshots import list_snapshots
+from tests.conftest import DEMO, FAST, ROOT, run_crawl
+from tests.sites import Reply, ScriptedSite, listing_page
+
+RETRY = ["-s", "RETRY_TIMES=2", "-s", "ARCHIVER_BACKOFF_BASE=0.2", "-s", "DOWNLOAD_TIMEOUT=2"]
+ROBOTS_OK = Reply(body=b"User-agent: *\nAllow: /\n", headers={"Content-Type": "text/plain"})
+
+
+def two_pages(page2: Callable[[int], Reply | None] | None = None, robots: Reply = ROBOTS_OK):
+    """A two-page listing; ``page2(attempt)`` may replace the second page's answer."""
+    bodies = {"/": listing_page(1, 2, 3).encode(), "/page2.html": listing_page(2, 2, 3).encode()}
+
+    def route(path: str, attempt: int) -> Reply:
+        if path == "/robots.txt":
+            return robots
+        if path == "/page2.html" and page2 is not None:
+            reply = page2(attempt)
+            if reply is not None:
+                return reply
+        if path in bodies:
+            return Reply(body=bodies[path])
+        return Reply(status=404, body=b"no")
+
+    return route
+
+
+@pytest.fixture
+def site():
+    sites: list[ScriptedSite] = []
+
+    def start(route) -> ScriptedSite:
+        sites.append(ScriptedSite(route))
+        return sites[-1]
+
+    yield start
+    for s in sites:
+        s.stop()
+
+
+def crawl_site(site: ScriptedSite, data_dir, *args: str):
+    result = run_crawl("-a", f"start_urls={site.url}", *RETRY, *args, data_dir=data_dir)
+    snapshots = list_snapshots(data_dir)
+    return result, (snapshots[0] if snapshots else None)
+
+
+def gaps(site: ScriptedSite, path: str) -> list[float]:
+    times = [t for p, t in site.log if p == path]
+    return [b - a for a, b in itertools.pairwise(times)]
+
+
+# --- Faulty servers -------------------------------------------------------------------------
+
+
+def test_429_retry_after_is_honoured(site, tmp_path) -> None:
+    s = site(
+        two_pages(lambda n: Reply(429, b"slow down", {"Retry-After": "1"}) if n == 1 else None)
+    )
+    result, snapshot = crawl_site(s, tmp_path)
+    assert result.returncode == 0 and snapshot.status == "complete"
+    assert s.requests_for("/page2.html") == 2
+    assert gaps(s, "/page2.html")[0] >= 0.95  # waited as asked, not the 0.2 s backoff
+    assert snapshot.manifest["stats"]["archiver/retry/retry_after/honoured"] == 1
+
+
+def test_retry_after_is_capped(site, tmp_path) -> None:
+    s = site(two_pages(lambda n: Reply(503, b"", {"Retry-After": "86400"}) if n == 1 else None))
+    started = time.monotonic()
+    result, snapshot = crawl_site(s, tmp_path, "-s", "ARCHIVER_RETRY_AFTER_MAX=1")
+    assert result.returncode == 0 and snapshot.status == "complete"
+    assert time.monotonic() - started < 60  # a day was asked; the cap is one second
+    assert 0.95 <= gaps(s, "/page2.html")[0] < 10
+
+
+def test_5xx_is_retried_with_growing_backoff(site, tmp_path) -> None:
+    s = site(two_pages(lambda n: Reply(503, b"busy") if n <= 2 else None))
+    result, snapshot = crawl_site(s, tmp_path)
+    assert (
+        result.returncode == 0 and snapshot.status == "complete" and snapshot.manifest["rows"] == 6
+    )
+    first, second = gaps(s, "/page2.html")
+    assert first >= 0.19 and second >= 0.39  # 0.2 s, then 0.4 s
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_a_page_that_keeps_failing_is_listed_and_the_snapshot_is_partial(
+    site, tmp_path, status: int
+) -> None:
+    s = site(two_pages(lambda n: Reply(status, b"broken")))
+    result, snapshot = crawl_site(s, tmp_path, "-s", "ARCHIVER_BACKOFF_BASE=0.05")
+    assert result.returncode == 3, result.stderr[-2000:]
+    assert snapshot.status == "partial" and snapshot.manifest["rows"] == 3
+    [failed] = snapshot.manifest["pages_failed"]
+    assert failed["url"] == f"{s.url}page2.html" and f"HTTP {status}" in failed["reason"]
+    assert s.requests_for("/page2.html") == 3  # the first try and RETRY_TIMES=2 retries
+
+
+def test_connection_reset_is_retried(site, tmp_path) -> None:
+    s = site(two_pages(lambda n: Reply(reset=True) if n == 1 else None))
+    result, snapshot = crawl_site(s, tmp_path)
+    assert result.returncode == 0 and snapshot.manifest["rows"] == 6
+
+
+def test_timeout_then_give_up(site, tmp_path) -> None:
+    s = site(two_pages(lambda n: Reply(body=b"late", delay=3)))
+    result, snapshot = crawl_site(
+        s, tmp_path, "-s", "DOWNLOAD_TIMEOUT=1", "-s", "ARCHIVER_BACKOFF_BASE=0.05"
+    )
+    assert result.returncode == 3
+    [failed] = snapshot.manifest["pages_failed"]
+    assert "Timeout" in failed["reason"] or "timeout" in failed["reason"]
+
+
+def test_truncated_body_is_retried_then_reported(site, tmp_path) -> None:
+    s = site(two_pages(lambda n: Reply(body=listing_page(2, 2, 3).encode()[:200], truncate=True)))
+    result, snapshot = crawl_site(s, tmp_path, "-s", "ARCHIVER_BACKOFF_BASE=0.05")
+    assert result.returncode == 3 and snapshot.manifest["rows"] == 3
+    [failed] = snapshot.manifest["pages_failed"]
+    assert "DataLoss" in failed["reason"] or "data loss" in failed["reason"].lower()
+
+
+def test_redirect_loop_ends(site, tmp_path) -> None:
+    def page2(n: int) -> Reply:
+        return Reply(302, b"", {"Location": "/page2b.html"})
+
+    route = two_pages(page2)
+
+    def looping(path: str, attempt: int) -> Reply:
+        if path == "/page2b.html":
+            return Reply(302, b"", {"Location": "/page2.html"})
+        return route(path, attempt)
+
+    s = site(looping)
+    result, snapshot = crawl_site(s, tmp_path)
+    assert result.returncode == 3 and snapshot.manifest["rows"] == 3
+    assert len(snapshot.manifest["pages_failed"]) == 1
+    assert s.requests_for("/page2.html") <= 6  # REDIRECT_MAX_TIMES bounds it
+
+
+def test_slow_server_is_waited_for(site, tmp_path) -> None:
+    s = site(two_pages(lambda n: Reply(body=listing_page(2, 2, 3).encode(), delay=1.0)))
+    result, snapshot = crawl_site(s, tmp_path)
+    assert result.returncode == 0 and snapshot.manifest["rows"] == 6
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_robots_txt_5xx_means_disallow(site, tmp_path, status: int) -> None:
+    s = site(two_pages(robots=Reply(status, b"oops")))
+    result, snapshot = crawl_site(s, tmp_path, "-s", "ARCHIVER_BACKOFF_BASE=0.05")
+    assert result.returncode == 1  # nothing archived
+    assert snapshot.status == "failed" and snapshot.manifest["rows"] == 0
+    assert "robots" in snapshot.manifest["pages_failed"][0]["reason"].lower()
+    assert s.requests_for("/") == 0  # the listing itself was never fetched
+
+
+def test_robots_txt_404_means_allowed(site, tmp_path) -> None:
+    s = site(two_pages(robots=Reply(404, b"none")))
+    result, snapshot = crawl_site(s, tmp_path)
+    assert result.returncode == 0 and snapshot.manifest["rows"] == 6
+
+
+# --- Leaving the site -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        "http://localhost:{port}/page2.html",
+        "file:///etc/passwd",
+        "http://169.254.169.254/latest/meta-data/",
+        "ftp://127.0.0.1/x",
+    ],
+)
+def test_redirects_off_the_site_are_not_followed(site, tmp_path, location: str) -> None:
+    holder: dict = {}
+    s = site(
+        two_pages(lambda n: Reply(302, b"", {"Location": location.format(port=holder["port"])}))
+    )
+    holder["port"] = s.httpd.server_address[1]
+    result, snapshot = crawl_site(s, tmp_path)
+    assert result.returncode == 3 and snapshot.manifest["rows"] == 3
+    assert len(snapshot.manifest["pages_failed"]) == 1
+    assert s.requests_for("/page2.html") == 1  # followed nowhere, and not re-fetched via localhost
+
+
+@pytest.mark.parametrize(
+    "href",
+    [
+        "https://elsewhere.example/page2.html",
+        "file:///etc/passwd",
+        "data:text/html,<li class=post>x</li>",
+        "ftp://127.0.0.1/p2",
+        "javascript:alert(1)",
+        "http://10.0.0.1/page2.html",
+    ],
+)
+def test_next_links_off_the_site_are_not_followed(site, tmp_path, href: str) -> None:
+    page = listing_page(1, 2, 3, next_href=href).encode()
+    s = site(lambda path, n: ROBOTS_OK if path == "/robots.txt" else Reply(body=page))
+    result, snapshot = crawl_site(s, tmp_path)
+    assert result.returncode == 0 and snapshot.manifest["rows"] == 3
+    assert "leaves the site" in snapshot.manifest["listings"][0]["stopped"]
+    assert snapshot.manifest["stats"]["archiver/follow/next/offsite"] == 1
+
+
+def test_pagination_loop_a_b_a_ends(site, tmp_path) -> None:
+    pages = {"/": listing_page(1, 2, 3, next_href="/b"), "/b": listing_page(2, 2, 3, next_href="/")}
+    s = site(
+        lambda path, n: ROBOTS_OK if path == "/robots.txt" else Reply(body=pages[path].encode())
+    )
+    result, snapshot = crawl_site(s, tmp_path)
+    assert result.returncode == 0 and snapshot.manifest["rows"] == 6
+    assert archiver.load(tmp_path)["entry_id"].is_unique
+
+
+def test_endless_query_string_pagination_ends(site, tmp_path) -> None:
+    def route(path: str, n: int) -> Reply:
+        if path == "/robots.txt":
+            return ROBOTS_OK
+        page = int(path.partition("?p=")[2] or 1)
+        return Reply(body=listing_page(1, 2, 3, next_href=f"/?p={page + 1}").encode())
+
+    s = site(route)
+    result, snapshot = crawl_site(s, tmp_path)
+    assert result.returncode == 0 and snapshot.manifest["rows"] == 3
+    assert "repeats an earlier page" in snapshot.manifest["listings"][0]["stopped"]
+    assert len(s.log) <= 3  # robots.txt, page 1, the repeat
+
+
+# --- Hostile pages ----------------------------------------------------------------------------
+
+
+def hostile(page2_body: bytes, headers: dict | None = None):
+    return two_pages(lambda n: Reply(body=page2_body, headers=headers or {}))
+
+
+def test_page_over_the_size_limit_is_refused(site, tmp_path) -> None:
+    huge = listing_page(2, 2, 3).encode().replace(b"</ol>", b"<!--" + b"x" * 300_000 + b"--></ol>")
+    s = site(hostile(huge))
+    result, snapshot = crawl_site(s, tmp_path, "-s", "DOWNLOAD_MAXSIZE=100000")
+    assert result.returncode == 3 and snapshot.manifest["rows"] == 3
+
+
+def test_compression_bomb_is_refused(site, tmp_path) -> None:
+    bomb = gzip.compress(b"<li>" + b"\0" * 50_000_000, compresslevel=9)
+    assert len(bomb) < 100_000
+    s = site(hostile(bomb, {"Content-Encoding": "gzip"}))
+    result, snapshot = crawl_site(s, tmp_path, "-s", "DOWNLOAD_MAXSIZE=1000000")
+    assert result.returncode == 3 and snapshot.manifest["rows"] == 3
+
+
+def test_deeply_nested_markup_does_not_crash(site, tmp_path) -> None:
+    body = listing_page(2, 2, 3).replace(
+        '<ol class="posts">', '<ol class="posts">' + "<div>" * 50_000
+    )
+    s = site(hostile(body.encode()))
+    result, snapshot = crawl_site(s, tmp_path, "-a", "profile=demo")
+    assert result.returncode in (0, 3), result.stderr[-2000:]
+    assert snapshot is not None and snapshot.manifest["rows"] >= 3
+
+
+def test_binary_served_as_html_is_a_failed_page(site, tmp_path) -> None:
+    s = site(hostile(bytes(range(256)) * 400))
+    result, snapshot = crawl_site(s, tmp_path)
+    assert result.returncode == 3 and snapshot.manifest["rows"] == 3
+    assert "binary content" in snapshot.manifest["pages_failed"][0]["reason"]
+
+
+def test_wrong_charset_does_not_crash(site, tmp_path) -> None:
+    body = listing_page(2, 2, 3).replace("Summary of post", "Résumé café of post").encode("latin-1")
+    s = site(hostile(body, {"Content-Type": "text/html; charset=utf-8"}))
+    result, snapshot = crawl_site(s, tmp_path)
+    assert result.returncode == 0 and snapshot.manifest["rows"] == 6
+    summaries = archiver.load(tmp_path)["summary"].tolist()
+    assert any("caf" in text for text in summaries)
+
+
+def test_malformed_and_truncated_html_still_yields_entries(site, tmp_path) -> None:
+    body = listing_page(2, 2, 3).encode()
+    cut = body[: body.index(b"Post number 6")]  # the third entry is cut mid-tag
+    s = site(hostile(cut.replace(b"</li>", b"")))
+    result, snapshot = crawl_site(s, tmp_path, "-a", "profile=demo")
+    assert result.returncode == 0
+    assert snapshot.manifest["rows"] >= 5
+
+
+def test_nonsense_values_are_counted_not_fatal(site, tmp_path) -> None:
+    body = (
+        listing_page(2, 2, 3)
+        .replace("4 days ago", "in 3 days")
+        .replace("35 views", "lots of views")
+        .replace("28 views", "-5 views")
+        .replace("42 views", "1e309 views")
+        .replace("6 days ago", "ages ago")
+    )
+    s = site(hostile(body.encode()))
+    result, snapshot = crawl_site(s, tmp_path)
+    assert result.returncode == 0 and snapshot.manifest["rows"] == 6
+    stats = snapshot.manifest["stats"]
+    assert (
+        stats["archiver/age/age_text/future"] == 1 and stats["archiver/age/age_text/unparsed"] == 1
+    )
+    assert (
+        stats["archiver/views/views_text/unparsed"] == 2
+        and stats["archiver/views/views_text/negative"] == 1
+    )
+
+
+def test_entries_missing_every_optional_field(site, tmp_path) -> None:
+    body = b"<html><body><h1>Latest</h1><ol class='posts'><li class='post'><h2 class='post-title'>Bare</h2></li><li class='post'></li></ol></body></html>"
+    s = site(hostile(body))
+    result, snapshot = crawl_site(s, tmp_path)
+    assert result.returncode == 0 and snapshot.manifest["rows"] == 4
+    stats = snapshot.manifest["stats"]
+    assert stats["archiver/validate/title/missing"] == 1
+    bare = archiver.load(tmp_path).set_index("title").loc["Bare"]
+    assert bare[["url", "summary", "age_text", "views"]].isna().all()
+
+
+def test_page_with_no_entries_makes_the_snapshot_partial(site, tmp_path) -> None:
+    s = site(hostile(b"<html><body><ol class='posts'></ol></body></html>"))
+    result, snapshot = crawl_site(s, tmp_path, "-a", "profile=demo")
+    assert result.returncode == 3 and snapshot.manifest["rows"] == 3
+    assert snapshot.manifest["stats"]["archiver/extract/page/no_entries"] == 1
+    assert "no entries found" in snapshot.manifest["pages_failed"][0]["reason"]
+
+
+# --- Output stays where it belongs ------------------------------------------------------------
+
+
+def test_full_disk_fails_in_one_line_and_leaves_nothing(tmp_path) -> None:
+    def limit_file_size() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (12_000, 12_000))
+        import signal
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+    command = [
+        sys.executable,
+        "-m",
+        "scrapy",
+        "crawl",
+        "listing",
+        *FAST,
+        "-s",
+        f"ARCHIVER_DATA_DIR={tmp_path}",
+    ]
+    result = subprocess.run(
+        command,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=limit_file_size,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr[-2000:]
+    errors = [line for line in result.stderr.splitlines() if "cannot write snapshot" in line]
+    assert errors and "File too large" in errors[0]
+    assert list_snapshots(tmp_path) == []
+    assert not any((tmp_path / ".staging").iterdir())
+
+
+def test_two_crawls_at_once_publish_two_snapshots(tmp_path) -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "scrapy",
+        "crawl",
+        "listing",
+        *FAST,
+        "-s",
+        f"ARCHIVER_DATA_DIR={tmp_path}",
+    ]
+    processes = [
+        subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(2)
+    ]
+    assert [p.wait(timeout=120) for p in processes] == [0, 0]
+    snapshots = list_snapshots(tmp_path)
+    assert len(snapshots) == 2 and snapshots[0].snapshot_id != snapshots[1].snapshot_id
+    assert [s.manifest["rows"] for s in snapshots] == [15, 15]
+
+
+def test_page_content_never_names_a_path(site, tmp_path) -> None:
+    body = listing_page(2, 2, 3).replace("Made-up Blog", "../../../../etc/evil").encode()
+    s = site(hostile(body))
+    result, _snapshot = crawl_site(s, tmp_path / "data")
+    assert result.returncode == 0
+    created = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*"))
+    assert all(path.startswith("data") for path in created)
+    assert "../../../../etc/evil" in archiver.load(tmp_path / "data")["source"].tolist()
+
+
+def test_demo_is_unchanged() -> None:
+    assert (DEMO / "index.html").is_file()
