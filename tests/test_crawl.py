@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import polars
 import pyarrow.dataset as ds
 import pytest
 
@@ -35,6 +36,10 @@ def test_crawl_publishes_one_complete_snapshot(demo_crawl) -> None:
     [snapshot] = list_snapshots(data_dir)
     assert snapshot.status == "complete"
     assert "snapshot published: " + str(snapshot.path) in result.stderr
+    assert (
+        result.stdout.strip().splitlines()[-1]
+        == f"snapshot complete: {snapshot.path.resolve()} (15 rows)"
+    )
     assert not any((data_dir / ".staging").iterdir())  # nothing left half-written
     manifest = snapshot.manifest
     assert manifest["rows"] == 15 and manifest["pages_fetched"] == 2
@@ -85,7 +90,7 @@ def test_intervals_contain_the_real_publication_dates(demo_crawl) -> None:
         assert row.published_earliest <= truth <= row.published_latest, row.title
 
 
-def test_pandas_pyarrow_and_duckdb_read_the_snapshots_directory(demo_crawl) -> None:
+def test_pandas_pyarrow_duckdb_and_polars_read_the_snapshots_directory(demo_crawl) -> None:
     _, data_dir = demo_crawl
     root = data_dir / "snapshots"
     frame = pd.read_parquet(root)  # the README's one-liner
@@ -106,6 +111,11 @@ def test_pandas_pyarrow_and_duckdb_read_the_snapshots_directory(demo_crawl) -> N
     assert count == 15 and views_type == "BIGINT"
     assert snapshot_id == list_snapshots(data_dir)[0].snapshot_id
     assert isinstance(earliest, datetime) and earliest.tzinfo is not None
+
+    frame = polars.read_parquet(f"{root}/**/*.parquet", hive_partitioning=True)
+    assert frame.height == 15 and frame.schema["views"] == polars.Int64
+    assert frame.schema["page_time"] == polars.Datetime("us", "UTC")
+    assert frame["snapshot_id"].unique().to_list() == [list_snapshots(data_dir)[0].snapshot_id]
 
 
 def test_jsonl_holds_the_same_rows(demo_crawl) -> None:

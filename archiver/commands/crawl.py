@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
@@ -47,8 +48,13 @@ class Command(ScrapyCrawlCommand):
         if self.crawler_process.bootstrap_failed:
             self.exitcode = 1
             return
-        status = crawler.stats.get_value("archiver/snapshot/status") if crawler.stats else None
+        stats = crawler.stats
+        status = stats.get_value("archiver/snapshot/status") if stats else None
         if status is None:  # snapshots off (-s ARCHIVER_SNAPSHOTS=0) or not published
-            self.exitcode = 0 if crawler.stats.get_value("finish_reason") == "finished" else 1
-        else:
-            self.exitcode = EXIT_CODES.get(status, 1)
+            self.exitcode = 0 if stats and stats.get_value("finish_reason") == "finished" else 1
+            return
+        self.exitcode = EXIT_CODES.get(status, 1)
+        path = stats.get_value("archiver/snapshot/path")
+        if path:  # the one line a person or a cron mail needs: where the snapshot went
+            rows = stats.get_value("item_scraped_count", 0)
+            sys.stdout.write(f"snapshot {status}: {Path(path).resolve()} ({rows} rows)\n")

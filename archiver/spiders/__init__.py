@@ -1,0 +1,1 @@
+"""Spiders: they crawl and hand pages on; extraction is in profiles, cleaning in pipelines."""
