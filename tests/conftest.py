@@ -94,13 +94,26 @@ FAST = [
 ]  # fmt: skip
 
 
-def run_crawl(*args: str, data_dir: Path, timeout: float = 120) -> subprocess.CompletedProcess:
-    """``scrapy crawl listing ARGS`` from the project root, into ``data_dir``."""
+def crawl_command(*args: str, data_dir: Path) -> list[str]:
+    """``scrapy crawl listing ARGS`` with test timings, into ``data_dir``."""
     command = [sys.executable, "-m", "scrapy", "crawl", "listing", *FAST]
-    command += ["-s", f"ARCHIVER_DATA_DIR={data_dir}", *args]
+    return [*command, "-s", f"ARCHIVER_DATA_DIR={data_dir}", *args]
+
+
+def run_crawl(
+    *args: str, data_dir: Path, timeout: float = 120, **popen: object
+) -> subprocess.CompletedProcess:
+    """Run ``crawl_command`` from the project root to its end."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     return subprocess.run(
-        command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env, check=False
+        crawl_command(*args, data_dir=data_dir),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        check=False,
+        **popen,  # type: ignore[arg-type]
     )
 
 

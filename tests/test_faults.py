@@ -10,7 +10,6 @@ import gzip
 import itertools
 import resource
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 
@@ -18,7 +17,7 @@ import pytest
 
 import archiver
 from archiver.snapshots import list_snapshots
-from tests.conftest import DEMO, FAST, ROOT, run_crawl
+from tests.conftest import DEMO, ROOT, crawl_command, run_crawl
 from tests.sites import Reply, ScriptedSite, listing_page
 
 RETRY = ["-s", "RETRY_TIMES=2", "-s", "ARCHIVER_BACKOFF_BASE=0.2", "-s", "DOWNLOAD_TIMEOUT=2"]
@@ -353,25 +352,7 @@ def test_full_disk_fails_in_one_line_and_leaves_nothing(tmp_path) -> None:
 
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 
-    command = [
-        sys.executable,
-        "-m",
-        "scrapy",
-        "crawl",
-        "listing",
-        *FAST,
-        "-s",
-        f"ARCHIVER_DATA_DIR={tmp_path}",
-    ]
-    result = subprocess.run(
-        command,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        preexec_fn=limit_file_size,
-        check=False,
-    )
+    result = run_crawl(data_dir=tmp_path, preexec_fn=limit_file_size)
     assert result.returncode == 1, result.stderr[-2000:]
     errors = [line for line in result.stderr.splitlines() if "cannot write snapshot" in line]
     assert errors and "File too large" in errors[0]
@@ -380,16 +361,7 @@ def test_full_disk_fails_in_one_line_and_leaves_nothing(tmp_path) -> None:
 
 
 def test_two_crawls_at_once_publish_two_snapshots(tmp_path) -> None:
-    command = [
-        sys.executable,
-        "-m",
-        "scrapy",
-        "crawl",
-        "listing",
-        *FAST,
-        "-s",
-        f"ARCHIVER_DATA_DIR={tmp_path}",
-    ]
+    command = crawl_command(data_dir=tmp_path)
     processes = [
         subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(2)

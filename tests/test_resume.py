@@ -6,14 +6,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 
 import archiver
 from archiver.snapshots import list_snapshots
-from tests.conftest import FAST, ROOT, run_crawl
+from tests.conftest import ROOT, crawl_command, run_crawl
 from tests.sites import ScriptedSite, serve_files, write_listing
 
 PAGES, PER_PAGE = 8, 5
@@ -51,20 +50,7 @@ def reference(slow_site, tmp_path_factory):
 
 
 def start_crawl(url: str, data_dir, jobdir) -> subprocess.Popen:
-    command = [
-        sys.executable,
-        "-m",
-        "scrapy",
-        "crawl",
-        "listing",
-        *FAST,
-        "-s",
-        f"ARCHIVER_DATA_DIR={data_dir}",
-        "-s",
-        f"JOBDIR={jobdir}",
-        "-a",
-        f"start_urls={url}",
-    ]
+    command = crawl_command("-s", f"JOBDIR={jobdir}", "-a", f"start_urls={url}", data_dir=data_dir)
     return subprocess.Popen(
         command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
