@@ -128,6 +128,7 @@ def test_binary_response_is_a_failed_page() -> None:
     [
         (b"Sun, 26 Oct 2025 12:00:00 GMT", datetime(2025, 10, 26, 12, tzinfo=UTC)),
         (b"not a date", None),
+        (b"Fri, 01 Jan 2100 00:00:00 GMT", None),  # a server clock in the future
         (None, None),
     ],
 )
@@ -150,6 +151,10 @@ def test_page_time_comes_from_the_date_header(
         ("https://a.example/", "file:///etc/passwd", False),
         ("https://a.example/", "javascript:alert(1)", False),
         ("file:///srv/demo/index.html", "file:///srv/demo/page2.html", True),
+        ("file:///srv/demo/index.html", "file:///srv/demo/older/page3.html", True),
+        ("file:///srv/demo/index.html", "file:///etc/passwd", False),
+        ("file:///srv/demo/index.html", "file:///srv/demo/../../etc/passwd", False),
+        ("file:///srv/demo/index.html", "file://otherhost/srv/demo/page2.html", False),
         ("file:///srv/demo/index.html", "http://a.example/", False),
     ],
 )

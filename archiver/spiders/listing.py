@@ -10,10 +10,10 @@ from __future__ import annotations
 import email.utils
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import scrapy
 from scrapy.crawler import Crawler
@@ -36,6 +36,7 @@ from archiver.snapshots import check_snapshot_id, new_snapshot_id, snapshot_dir
 
 DEMO_INDEX = Path(__file__).resolve().parents[2] / "data" / "demo" / "index.html"
 ALLOWED_START_SCHEMES = ("http", "https", "file")
+_CLOCK_SKEW = timedelta(minutes=10)
 
 
 @dataclass
@@ -74,10 +75,14 @@ def parse_start_urls(value: str | list[str] | None) -> list[str]:
 
 
 def same_site(start_url: str, url: str) -> bool:
-    """Pagination stays on the start URL's scheme family and host."""
+    """Pagination stays on the start URL's host over http(s); from a local file, it stays in
+    that file's folder (a page cannot lead the crawl to read ``/etc/passwd``)."""
     start, target = urlsplit(start_url), urlsplit(url)
     if start.scheme == "file":
-        return target.scheme == "file"
+        if target.scheme != "file" or target.netloc not in ("", "localhost"):
+            return False
+        folder = Path(unquote(start.path)).resolve().parent
+        return Path(unquote(target.path)).resolve().is_relative_to(folder)
     return target.scheme in ("http", "https") and target.hostname == start.hostname
 
 
@@ -89,7 +94,9 @@ def page_time_of(response: Response, fetched_at: datetime) -> datetime:
             parsed = email.utils.parsedate_to_datetime(header.decode("latin-1"))
         except (TypeError, ValueError, IndexError):
             parsed = None
-        if parsed is not None and parsed.tzinfo is not None:
+        # A page cannot have been rendered after it was fetched: a Date far in the future is a
+        # wrong server clock, not the page's time. A past Date (a cache, a replay) is kept.
+        if parsed is not None and parsed.tzinfo is not None and parsed <= fetched_at + _CLOCK_SKEW:
             return parsed.astimezone(UTC)
     return fetched_at
 
