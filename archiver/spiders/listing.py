@@ -158,7 +158,19 @@ class ListingSpider(scrapy.Spider):
         journal = self.journal
         assert journal is not None
         recorded = journal.snapshot_id
-        if recorded and not snapshot_dir(data_dir, recorded).exists():
+        header = journal.header or {}
+        same_crawl = (header.get("start_urls"), header.get("profile")) == (
+            self.start_urls,
+            self.profile_spec,
+        )
+        if recorded and not same_crawl:
+            self.logger.warning(
+                "journal %s is for another crawl (%s, profile %s); starting afresh",
+                journal.path,
+                ",".join(header.get("start_urls", [])),
+                header.get("profile"),
+            )
+        elif recorded and not snapshot_dir(data_dir, recorded).exists():
             self.snapshot_id = recorded
             self.logger.info(
                 "resuming snapshot %s from %s (%d pages already read)",
@@ -167,7 +179,7 @@ class ListingSpider(scrapy.Spider):
                 len(journal.pages),
             )
             return
-        if recorded:
+        elif recorded:
             self.logger.info(
                 "journal %s: snapshot %s was published; starting afresh", journal.path, recorded
             )
@@ -179,8 +191,6 @@ class ListingSpider(scrapy.Spider):
             for url in self.start_urls
         }
         for record in self.journal.pages if self.journal else []:
-            if record["listing"] not in self.listings:
-                continue
             for output in self._apply(record):
                 if isinstance(output, ListingEntry):
                     yield output
