@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from archiver.cli import main
-from tests.conftest import DEMO, FIXTURES
+from tests.conftest import DEMO, FIXTURES, SEED_CAPTURE
 from tests.factories import day, entry, publish
 
 
@@ -107,3 +107,13 @@ def test_the_installed_command_runs() -> None:
     assert result.returncode == 0
     for command in ("snapshots", "diff", "history", "verify", "profile"):
         assert command in result.stdout
+
+
+def test_profile_check_over_http_uses_the_pages_date(serve, capsys) -> None:
+    site = serve(DEMO, date=SEED_CAPTURE)
+    assert main(["profile", "check", "auto", f"{site.url}index.html", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["profile"] == "demo" and report["page_time"] == "2025-10-15T12:00:00Z"
+    assert report["next"] == f"{site.url}page2.html" and report["announced_total"] == 15
+    assert report["entries"][0]["published"] == ["2025-04-15T12:00:00Z", "2025-05-18T12:00:00Z"]
+    assert site.seen[0][1].startswith("archiver/")
