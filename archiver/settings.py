@@ -4,6 +4,7 @@ Override any of these per run with ``-s NAME=VALUE``.
 """
 
 from archiver import PROJECT_URL, __version__
+from archiver.snapshots import project_data_dir
 
 BOT_NAME = "archiver"
 SPIDER_MODULES = ["archiver.spiders"]
@@ -66,7 +67,8 @@ FEED_EXPORTERS = {
     "jsonlines": "archiver.exporters.JsonLinesExporter",
 }
 FEED_EXPORT_ENCODING = "utf-8"
-ARCHIVER_DATA_DIR = "data"
+# "data" beside scrapy.cfg, wherever in the project the crawl is started from.
+ARCHIVER_DATA_DIR = str(project_data_dir())
 ARCHIVER_SNAPSHOTS = True
 # A safety net against endless pagination (a "next" link that always yields a new URL).
 ARCHIVER_MAX_PAGES = 1000

@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider, NotConfigured
+from scrapy.utils.conf import closest_scrapy_cfg
 from scrapy.utils.defer import deferred_from_coro
 
 from archiver import __version__
@@ -51,6 +52,12 @@ PARQUET_FILE = "entries.parquet"
 JSONL_FILE = "_meta/entries.jsonl"
 MANIFEST_FILE = "_meta/manifest.json"
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
+
+
+def project_data_dir() -> Path:
+    """``data`` beside the closest ``scrapy.cfg`` (the project root), else ``./data``."""
+    config = closest_scrapy_cfg()
+    return Path(config).parent / "data" if config else Path("data")
 
 
 def new_snapshot_id(now: datetime | None = None) -> str:

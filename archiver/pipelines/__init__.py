@@ -6,10 +6,16 @@ so that a crawl's log says what was cleaned, what could not be read, and what wa
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
+
+from archiver.errors import Rejected
+from archiver.items import ListingEntry
+
+logger = logging.getLogger(__name__)
 
 
 class CountingPipeline:
@@ -26,3 +32,15 @@ class CountingPipeline:
 
     def count(self, field: str, reason: str) -> None:
         self.stats.inc_value(f"archiver/{self.stage}/{field}/{reason}")
+
+    def reject(self, item: ListingEntry, field: str, rejected: Rejected) -> None:
+        """Count a value that could not be read and say, in one line, what and where."""
+        self.count(field, rejected.reason)
+        logger.info(
+            "entry %d on %s: %s %r not read (%s)",
+            item.position,
+            item.page_url,
+            field,
+            rejected.value,
+            rejected.reason,
+        )

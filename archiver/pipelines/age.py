@@ -18,7 +18,7 @@ class AgePipeline(CountingPipeline):
         try:
             interval = parse_age(item.age_text, item.page_time, item.date_order)  # type: ignore[arg-type]
         except Rejected as rejected:
-            self.count("age_text", rejected.reason)
+            self.reject(item, "age_text", rejected)
             return item
         item.published_earliest, item.published_latest = interval
         return item

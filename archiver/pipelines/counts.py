@@ -32,5 +32,5 @@ class ExtraCountsPipeline(CountingPipeline):
             if name not in item.extra:
                 self.count(name, "missing")
         for name, reason in reasons.items():
-            self.count(name, reason)
+            self.reject(item, name, Rejected(reason, item.extra[name]))
         return item

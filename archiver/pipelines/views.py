@@ -59,5 +59,5 @@ class ViewsPipeline(CountingPipeline):
             item.views = parse_count(item.views_text)
         except Rejected as rejected:
             item.views = None
-            self.count("views_text", rejected.reason)
+            self.reject(item, "views_text", rejected)
         return item

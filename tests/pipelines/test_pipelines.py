@@ -58,7 +58,8 @@ def test_untitled_entry_is_dropped_and_counted(crawler, capture_time) -> None:
     assert crawler.stats.get_value("archiver/validate/title/missing") == 1
 
 
-def test_unparseable_fields_stay_null_and_are_counted(crawler, capture_time) -> None:
+def test_unparseable_fields_stay_null_and_are_counted(crawler, capture_time, caplog) -> None:
+    caplog.set_level("INFO", logger="archiver.pipelines")
     item = run_pipelines(
         crawler, entry(capture_time, age_text="in 3 days", views_text="lots of views", url=None)
     )
@@ -69,6 +70,10 @@ def test_unparseable_fields_stay_null_and_are_counted(crawler, capture_time) -> 
     assert stats["archiver/age/age_text/future"] == 1
     assert stats["archiver/views/views_text/unparsed"] == 1
     assert stats["archiver/identity/entry_id/from_title"] == 1
+    assert (
+        "entry 1 on https://agg.example/: views_text 'lots of views' not read (unparsed)"
+        in caplog.messages
+    )
 
 
 def test_missing_optional_fields_are_counted(crawler, capture_time) -> None:
