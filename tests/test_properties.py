@@ -65,7 +65,8 @@ def test_parse_age_returns_a_sane_interval_or_rejects(
         return
     assert earliest.tzinfo is not None and latest.tzinfo is not None
     assert earliest <= latest <= page_time
-    assert latest - earliest < timedelta(days=800)
+    # Wide only as far as the calendar and fixed-length conventions drift apart (~1.5 %).
+    assert latest - earliest <= timedelta(days=800) + (page_time - earliest) * 0.02
 
 
 @given(text=COUNT_LIKE)
