@@ -63,16 +63,19 @@ def load(data_dir: str | Path = "data", snapshot: str | None = None) -> pd.DataF
     return to_pandas(read_table(data_dir, snapshot))
 
 
-def _statuses(data_dir: str | Path) -> pd.DataFrame:
+def _coverage(data_dir: str | Path) -> pd.DataFrame:
+    """(snapshot_id, scope) for every complete snapshot and each listing it crawled whole.
+
+    A scope is a start URL; snapshots and rows written before ``listing_url`` existed fall
+    back to the source name.
+    """
     rows = [
-        {
-            "snapshot_id": s.snapshot_id,
-            "status": s.status,
-            "sources": list(s.manifest.get("sources", [])),
-        }
+        {"snapshot_id": s.snapshot_id, "scope": scope}
         for s in list_snapshots(data_dir)
+        if s.status == "complete"
+        for scope in {*s.manifest.get("start_urls", []), *s.manifest.get("sources", [])}
     ]
-    return pd.DataFrame(rows, columns=["snapshot_id", "status", "sources"])
+    return pd.DataFrame(rows, columns=["snapshot_id", "scope"])
 
 
 def history(data_dir: str | Path = "data") -> pd.DataFrame:
@@ -80,23 +83,22 @@ def history(data_dir: str | Path = "data") -> pd.DataFrame:
     entry was listed.
 
     Absence is only claimed where it is evidence: a row with ``present=False`` comes from a
-    *complete* snapshot, later than the entry's first sighting, that crawled the entry's
-    source. Partial and failed snapshots add rows only for what they saw.
+    *complete* snapshot, later than the entry's first sighting, that crawled the listing the
+    entry was found through. Partial and failed snapshots add rows only for what they saw.
     """
     columns = ["entry_id", "snapshot_id", "source", "title", "views", "position", "present"]
     rows = load(data_dir)
     if rows.empty:
         return pd.DataFrame(columns=columns)
+    rows["scope"] = rows["listing_url"].fillna(rows["source"])
     seen = (
         rows.sort_values(["snapshot_id", "position"])
         .drop_duplicates(["snapshot_id", "entry_id"])
-        .assign(present=True)[columns]
+        .assign(present=True)
     )
-    latest = seen.drop_duplicates("entry_id", keep="last").set_index("entry_id")
-    statuses = _statuses(data_dir)
-    complete = statuses[statuses["status"] == "complete"].explode("sources")
-    candidates = latest.reset_index()[["entry_id", "source", "title"]].merge(
-        complete.rename(columns={"sources": "source"})[["snapshot_id", "source"]], on="source"
+    latest = seen.drop_duplicates("entry_id", keep="last")
+    candidates = latest[["entry_id", "source", "title", "scope"]].merge(
+        _coverage(data_dir), on="scope"
     )
     missing = candidates.merge(
         seen[["entry_id", "snapshot_id"]],
@@ -110,6 +112,7 @@ def history(data_dir: str | Path = "data") -> pd.DataFrame:
         & (missing["snapshot_id"] > missing["entry_id"].map(first_seen))
     ].drop(columns="_merge")
     missing = missing.assign(views=pd.NA, position=pd.NA, present=False)[columns]
+    seen = seen[columns]
     out = pd.concat([seen, missing], ignore_index=True) if len(missing) else seen
     out = out.astype({"views": "Int64", "position": "Int32", "present": bool})
     return out.sort_values(["snapshot_id", "position", "entry_id"], na_position="last").reset_index(

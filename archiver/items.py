@@ -39,6 +39,8 @@ class ListingEntry:
     published_earliest: datetime | None = None
     published_latest: datetime | None = None
     views: int | None = None
+    # The start URL of the listing the entry was found through (page_url is the page).
+    listing_url: str | None = None
     # Fields a profile declares beyond the contract's columns, as printed (name -> text).
     extra: dict[str, str] = field(default_factory=dict)
     # Those of the extra fields the profile declares as counts, as numbers (name -> int).
@@ -64,6 +66,7 @@ SCHEMA = pa.schema(
         pa.field("views_text", pa.string()),
         pa.field("position", pa.int32(), nullable=False),
         pa.field("page_url", pa.string(), nullable=False),
+        pa.field("listing_url", pa.string()),
         pa.field("fetched_at", UTC_TIMESTAMP, nullable=False),
         pa.field("page_time", UTC_TIMESTAMP, nullable=False),
         pa.field("extra", pa.map_(pa.string(), pa.string())),

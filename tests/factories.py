@@ -35,13 +35,17 @@ def entry(
 
 
 def publish(
-    data_dir: Path, snapshot_id: str, items: list[ListingEntry], status: str = "complete"
+    data_dir: Path,
+    snapshot_id: str,
+    items: list[ListingEntry],
+    status: str = "complete",
+    start_urls: list[str] | None = None,
 ) -> Path:
     staged = StagedSnapshot(data_dir, snapshot_id)
     for item in items:
         staged.add(item)
     manifest = staged.base_manifest(staged.close_files())
-    manifest["status"] = status
+    manifest |= {"status": status, "start_urls": start_urls or []}
     return staged.publish(manifest)
 
 

@@ -64,6 +64,19 @@ def test_history_marks_absence_only_in_complete_snapshots(three_days) -> None:
     assert frame["snapshot_id"].is_monotonic_increasing
 
 
+def test_absence_is_judged_per_listing(tmp_path) -> None:
+    """A crawl of listing A says nothing about entries that were found through listing B."""
+    a, b = "https://agg.example/a", "https://agg.example/b"
+    publish(tmp_path, "d0", [
+        entry("d0", "From A", 1, listing_url=a),
+        entry("d0", "From B", 1, listing_url=b),
+    ], start_urls=[a, b])  # fmt: skip
+    publish(tmp_path, "d1", [entry("d1", "Other", 1, listing_url=a)], start_urls=[a])
+    frame = archiver.history(tmp_path)
+    absent = frame.loc[~frame["present"], "title"].tolist()
+    assert absent == ["From A"]  # B was not crawled in d1: no claim about "From B"
+
+
 def test_published_narrows_across_observations(three_days) -> None:
     frame = archiver.published(three_days).set_index("title")
     a = frame.loc["A"]

@@ -285,6 +285,7 @@ class ListingSpider(scrapy.Spider):
                 source=fields.get("source"),
                 title=fields.get("title"),
                 page_url=record["url"],
+                listing_url=record["listing"],
                 position=record["offset"] + index,
                 fetched_at=fetched_at,
                 page_time=page_time,
