@@ -6,19 +6,17 @@ Every sub-command takes ``--data-dir``; bad input ends with one line on stderr a
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import sys
 import urllib.request
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from archiver import PROJECT_URL, __version__
-from archiver.dates import parse_age
+from archiver.dates import page_time, parse_age
 from archiver.errors import ArchiverError, Rejected
 from archiver.exporters import iso_utc
 from archiver.pipelines.counts import extra_counts
@@ -123,12 +121,8 @@ def _read_page(target: str) -> tuple[str, str, datetime]:
             if len(body) > CHECK_MAX_BYTES:
                 raise ArchiverError(f"{target}: larger than {CHECK_MAX_BYTES} bytes")
             charset = response.headers.get_content_charset() or "utf-8"
-            date = response.headers.get("Date")
-            page_time = datetime.now(UTC)
-            if date:
-                with contextlib.suppress(TypeError, ValueError):
-                    page_time = parsedate_to_datetime(date).astimezone(UTC)
-            return response.geturl(), body.decode(charset, errors="replace"), page_time
+            when = page_time(response.headers.get("Date"), datetime.now(UTC))
+            return response.geturl(), body.decode(charset, errors="replace"), when
     path = Path(target.removeprefix("file://")) if scheme in ("", "file") else None
     if path is None or not path.is_file():
         raise ArchiverError(f"{target}: not an http(s) URL or a readable file")
@@ -144,7 +138,7 @@ def check_profile(spec: str, target: str) -> dict[str, Any]:
     from parsel import Selector
 
     candidates = resolve_profile(spec)
-    page_url, html, page_time = _read_page(target)
+    page_url, html, rendered = _read_page(target)
     selector = Selector(text=html, base_url=page_url)
     profile = detect_profile(candidates, selector, page_url)
     page = profile.extract(selector, page_url)
@@ -162,7 +156,7 @@ def check_profile(spec: str, target: str) -> dict[str, Any]:
         )
         if fields.get("age"):
             try:
-                earliest, latest = parse_age(fields["age"], page_time, profile.date_order)  # type: ignore[arg-type]
+                earliest, latest = parse_age(fields["age"], rendered, profile.date_order)  # type: ignore[arg-type]
                 entry["published"] = [iso_utc(earliest), iso_utc(latest)]
             except Rejected as rejected:
                 entry["published"] = f"rejected: {rejected.reason}"
@@ -180,7 +174,7 @@ def check_profile(spec: str, target: str) -> dict[str, Any]:
     return {
         "profile": profile.name,
         "page_url": page_url,
-        "page_time": iso_utc(page_time),
+        "page_time": iso_utc(rendered),
         "entries": entries,
         "next": page.next_url,
         "announced_total": page.total,

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from calendar import monthrange
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Literal, NamedTuple
 
 from archiver.errors import Rejected
@@ -30,6 +31,7 @@ _EAST = timedelta(hours=14)
 _WEST = timedelta(hours=12)
 _TICK = timedelta(microseconds=1)
 _JUST_NOW = timedelta(minutes=5)
+_CLOCK_SKEW = timedelta(minutes=10)
 
 
 class Interval(NamedTuple):
@@ -208,3 +210,20 @@ def parse_age(text: str, page_time: datetime, order: DateOrder = "mdy") -> Inter
         raise Rejected("future", text)
     # A date printed on the page cannot be later than the page itself.
     return Interval(interval.earliest, min(interval.latest, page_time))
+
+
+def page_time(date_header: str | bytes | None, fetched_at: datetime) -> datetime:
+    """The page's own time: its HTTP ``Date`` header when valid, else the fetch time.
+
+    A page cannot have been rendered after it was fetched, so a Date far in the future is a
+    wrong server clock, not the page's time; a past Date (a cache, a replay) is kept.
+    """
+    if date_header:
+        text = date_header.decode("latin-1") if isinstance(date_header, bytes) else date_header
+        try:
+            parsed = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return fetched_at
+        if parsed.tzinfo is not None and parsed <= fetched_at + _CLOCK_SKEW:
+            return parsed.astimezone(UTC)
+    return fetched_at

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from archiver.dates import minus_months, parse_age, parse_date
+from archiver.dates import minus_months, page_time, parse_age, parse_date
 from archiver.errors import Rejected
 
 T = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)  # the frozen capture time of these tables
@@ -125,3 +125,17 @@ def test_minus_months_clamps_to_month_end(
 
 def test_parse_date_finds_nothing_in_prose() -> None:
     assert parse_date("Estimated Reading Time: 40 min") is None
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (b"Sun, 26 Oct 2025 12:00:00 GMT", utc(2025, 10, 26, 12)),
+        ("Sun, 26 Oct 2025 12:00:00 GMT", utc(2025, 10, 26, 12)),
+        (b"not a date", None),
+        (b"Fri, 01 Jan 2100 00:00:00 GMT", None),  # a server clock in the future
+        (None, None),
+    ],
+)
+def test_page_time_is_the_date_header_else_the_fetch_time(header, expected) -> None:
+    assert page_time(header, T) == (expected or T)

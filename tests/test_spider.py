@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ from scrapy.utils.test import get_crawler
 
 from archiver.errors import ArchiverError
 from archiver.items import ListingEntry
-from archiver.spiders.listing import ListingSpider, page_time_of, parse_start_urls, same_site
+from archiver.spiders.listing import ListingSpider, parse_start_urls, same_site
 from tests.conftest import DEMO, FIXTURES
 
 LISTING = "https://agg.example/latest?page=2"
@@ -121,24 +120,6 @@ def test_binary_response_is_a_failed_page() -> None:
     assert run_parse_from(spider, response, LISTING, 1, 0) == ([], [])
     [failure] = spider.listings[LISTING].failed
     assert "not an HTML page" in failure["reason"]
-
-
-@pytest.mark.parametrize(
-    ("header", "expected"),
-    [
-        (b"Sun, 26 Oct 2025 12:00:00 GMT", datetime(2025, 10, 26, 12, tzinfo=UTC)),
-        (b"not a date", None),
-        (b"Fri, 01 Jan 2100 00:00:00 GMT", None),  # a server clock in the future
-        (None, None),
-    ],
-)
-def test_page_time_comes_from_the_date_header(
-    header: bytes | None, expected: datetime | None
-) -> None:
-    fetched = datetime(2026, 11, 27, 12, tzinfo=UTC)
-    headers = {"Date": header} if header else {}
-    response = HtmlResponse("https://agg.example/", body=b"", headers=headers)
-    assert page_time_of(response, fetched) == (expected or fetched)
 
 
 @pytest.mark.parametrize(

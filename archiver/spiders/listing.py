@@ -7,10 +7,9 @@ writer's (``archiver.snapshots``).
 
 from __future__ import annotations
 
-import email.utils
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -21,6 +20,7 @@ from scrapy.http import Response
 from scrapy.utils.job import job_dir
 from twisted.python.failure import Failure
 
+from archiver.dates import page_time
 from archiver.errors import ArchiverError
 from archiver.exporters import iso_utc
 from archiver.items import ListingEntry
@@ -36,7 +36,6 @@ from archiver.snapshots import check_snapshot_id, new_snapshot_id, snapshot_dir
 
 DEMO_INDEX = Path(__file__).resolve().parents[2] / "data" / "demo" / "index.html"
 ALLOWED_START_SCHEMES = ("http", "https", "file")
-_CLOCK_SKEW = timedelta(minutes=10)
 
 
 @dataclass
@@ -84,21 +83,6 @@ def same_site(start_url: str, url: str) -> bool:
         folder = Path(unquote(start.path)).resolve().parent
         return Path(unquote(target.path)).resolve().is_relative_to(folder)
     return target.scheme in ("http", "https") and target.hostname == start.hostname
-
-
-def page_time_of(response: Response, fetched_at: datetime) -> datetime:
-    """The page's own time: its ``Date`` header when it has a valid one, else the fetch time."""
-    header = response.headers.get(b"Date")
-    if header:
-        try:
-            parsed = email.utils.parsedate_to_datetime(header.decode("latin-1"))
-        except (TypeError, ValueError, IndexError):
-            parsed = None
-        # A page cannot have been rendered after it was fetched: a Date far in the future is a
-        # wrong server clock, not the page's time. A past Date (a cache, a replay) is kept.
-        if parsed is not None and parsed.tzinfo is not None and parsed <= fetched_at + _CLOCK_SKEW:
-            return parsed.astimezone(UTC)
-    return fetched_at
 
 
 class ListingSpider(scrapy.Spider):
@@ -246,7 +230,7 @@ class ListingSpider(scrapy.Spider):
             "offset": offset,
             "profile": profile.name,
             "fetched_at": iso_utc(fetched_at),
-            "page_time": iso_utc(page_time_of(response, fetched_at)),
+            "page_time": iso_utc(page_time(response.headers.get(b"Date"), fetched_at)),
             "announced": page.total,
             "next_url": page.next_url,
             "entries": page.entries,
