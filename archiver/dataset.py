@@ -136,32 +136,28 @@ def published(data_dir: str | Path = "data") -> pd.DataFrame:
         "observations",
         "contradictions",
     ]
-    rows = load(data_dir)
-    rows = rows.dropna(subset=["published_earliest", "published_latest"])
+    rows = load(data_dir).dropna(subset=["published_earliest", "published_latest"])
     if rows.empty:
         return pd.DataFrame(columns=columns)
-    out = []
-    for entry_id, group in rows.sort_values("snapshot_id").groupby("entry_id", sort=True):
-        earliest, latest = group["published_earliest"], group["published_latest"]
-        disjoint = sum(
-            bool(((latest < start) | (earliest > end)).any())
-            for start, end in zip(earliest, latest, strict=True)
-        )
-        narrowed = (earliest.max(), latest.min()) if not disjoint else (pd.NaT, pd.NaT)
-        out.append(
-            {
-                "entry_id": entry_id,
-                "title": group["title"].iloc[-1],
-                "published_earliest": narrowed[0],
-                "published_latest": narrowed[1],
-                "observations": len(group),
-                "contradictions": disjoint,
-            }
-        )
-    frame = pd.DataFrame(out, columns=columns)
-    for name in ("published_earliest", "published_latest"):
-        frame[name] = pd.to_datetime(frame[name], utc=True)
-    return frame
+    rows = rows.sort_values("snapshot_id")
+    by_entry = rows.groupby("entry_id", sort=True)
+    latest_start = by_entry["published_earliest"].transform("max")
+    earliest_end = by_entry["published_latest"].transform("min")
+    # An observation is disjoint from some other one exactly when it ends before the latest
+    # start or starts after the earliest end of its entry's observations.
+    rows["disjoint"] = (rows["published_latest"] < latest_start) | (
+        rows["published_earliest"] > earliest_end
+    )
+    frame = by_entry.agg(
+        title=("title", "last"),
+        published_earliest=("published_earliest", "max"),
+        published_latest=("published_latest", "min"),
+        observations=("title", "size"),
+    )
+    frame["contradictions"] = rows.groupby("entry_id", sort=True)["disjoint"].sum()
+    contradicted = frame["contradictions"] > 0
+    frame.loc[contradicted, ["published_earliest", "published_latest"]] = pd.NaT
+    return frame.reset_index()[columns]
 
 
 DIFF_FIELDS = ("title", "url", "summary", "views")
