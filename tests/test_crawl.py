@@ -19,7 +19,7 @@ import pytest
 
 import archiver
 from archiver.snapshots import list_snapshots, verify_snapshot
-from tests.conftest import DEMO, FIXTURES, REALWORLD, SEED_CAPTURE, needs_realworld
+from tests.conftest import DEMO, FIXTURES, REALWORLD, SEED_CAPTURE, SHARED, needs_realworld
 
 
 @pytest.fixture
@@ -224,3 +224,25 @@ def test_broken_profile_file_fails_at_start_naming_file_and_key(crawl, tmp_path)
     assert result.returncode == 2
     assert f"profile {profile}: key 'fields.title': invalid selector" in result.stderr
     assert not (tmp_path / "data" / "snapshots").exists()
+
+
+@pytest.mark.skipif(not (SHARED / "seed").is_dir(), reason=f"seed listing not present at {SHARED}")
+def test_demo_reproduces_the_seed_listing_exactly(demo_crawl) -> None:
+    """Source, age, title, summary and views of all fifteen entries, as the seed prints them."""
+    text = (SHARED / "seed" / "listing.txt").read_text("utf-8")
+    lines = text.splitlines()
+    assert lines[0] == "Latest Posts (15 found)"
+    seed = []
+    for i, line in enumerate(lines):
+        if line.startswith("Lil'Log "):
+            seed.append(
+                ("Lil'Log", line.removeprefix("Lil'Log "), lines[i + 2], lines[i + 4], lines[i + 6])
+            )
+    _, data_dir = demo_crawl
+    frame = archiver.load(data_dir)
+    crawled = list(
+        frame[["source", "age_text", "title", "summary", "views_text"]].itertuples(
+            index=False, name=None
+        )
+    )
+    assert len(seed) == 15 and crawled == seed
