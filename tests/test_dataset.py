@@ -11,7 +11,7 @@ import archiver
 from archiver.dataset import diff
 from archiver.errors import ArchiverError
 from archiver.items import SCHEMA
-from tests.factories import T0, day, entry, publish
+from tests.factories import day, entry, publish
 
 
 @pytest.fixture
@@ -118,7 +118,3 @@ def test_old_snapshots_without_new_columns_still_load(three_days) -> None:
     assert frame.loc[frame["snapshot_id"] == "d0", "views_text"].isna().all()
     assert frame.loc[frame["snapshot_id"] == "d0", "legacy_note"].tolist() == ["x", "x"]
     assert len(frame) == 5
-
-
-def test_dates_are_frozen_in_fixtures() -> None:
-    assert T0.tzinfo is not None

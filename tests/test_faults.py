@@ -17,7 +17,7 @@ import pytest
 
 import archiver
 from archiver.snapshots import list_snapshots
-from tests.conftest import DEMO, ROOT, crawl_command, run_crawl
+from tests.conftest import ROOT, crawl_command, run_crawl
 from tests.sites import Reply, ScriptedSite, listing_page
 
 RETRY = ["-s", "RETRY_TIMES=2", "-s", "ARCHIVER_BACKOFF_BASE=0.2", "-s", "DOWNLOAD_TIMEOUT=2"]
@@ -380,7 +380,3 @@ def test_page_content_never_names_a_path(site, tmp_path) -> None:
     created = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*"))
     assert all(path.startswith("data") for path in created)
     assert "../../../../etc/evil" in archiver.load(tmp_path / "data")["source"].tolist()
-
-
-def test_demo_is_unchanged() -> None:
-    assert (DEMO / "index.html").is_file()

@@ -97,7 +97,7 @@ def test_row_count_mismatch_is_reported(tmp_path) -> None:
         ("shutdown", 0, 8, 1, "partial"),
         ("finished", 1, 0, 1, "failed"),
         ("finished", 0, 0, 0, "failed"),
-        ("finished", 0, 0, 1, "complete"),  # a listing that is really empty
+        ("finished", 0, 0, 1, "complete"),  # pages read, every entry dropped (no titles)
     ],
 )
 def test_status(reason: str, failed: int, rows: int, pages: int, status: str) -> None:

@@ -68,7 +68,7 @@ def _compile_selector(query: str) -> None:
 def select_text(node: Selector, query: str) -> str | None:
     """All strings ``query`` yields under ``node``, joined by spaces; None when there are none."""
     found = node.xpath(query) if is_xpath(query) else node.css(query)
-    text = " ".join(" ".join(s for s in found.getall() if s is not None).split())
+    text = " ".join(" ".join(found.getall()).split())
     return text or None
 
 
@@ -217,7 +217,7 @@ def parse_profile(text: str, path: str) -> Profile:
         name=data["name"].strip(),
         path=path,
         entries=data["entries"],
-        fields={k: v for k, v in fields.items()},
+        fields=fields,
         page=page,
         patterns=patterns,
         detect=data.get("detect", ""),

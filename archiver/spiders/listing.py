@@ -100,6 +100,7 @@ class ListingSpider(scrapy.Spider):
         arguments = self.check_arguments(start_urls, profile, max_pages, snapshot_id)
         self.start_urls = arguments["start_urls"]
         self.candidates = arguments["candidates"]
+        self.profiles = {profile.name: profile for profile in self.candidates}
         self.max_pages = arguments["max_pages"]
         self.snapshot_id = snapshot_id or new_snapshot_id()
         self.profile_spec = profile
@@ -175,10 +176,9 @@ class ListingSpider(scrapy.Spider):
             for url in self.start_urls
         }
         for record in self.journal.pages if self.journal else []:
-            for output in self._apply(record):
-                if isinstance(output, ListingEntry):
-                    yield output
-            frontier[record["listing"]] = self._next_request(record)
+            entries, frontier[record["listing"]] = self._take(record)
+            for entry in entries:
+                yield entry
         for request in frontier.values():
             if request is not None:
                 yield request
@@ -197,7 +197,7 @@ class ListingSpider(scrapy.Spider):
 
     def _profile_for(self, state: ListingState, response: Response) -> Profile:
         if state.profile is not None:
-            return next(p for p in self.candidates if p.name == state.profile)
+            return self.profiles[state.profile]
         profile = detect_profile(self.candidates, response, response.url)
         if self.profile_spec == "auto":
             self.logger.info("profile auto: %s matches %s", profile.name, response.url)
@@ -237,16 +237,17 @@ class ListingSpider(scrapy.Spider):
         }
         if self.journal is not None:
             self.journal.record_page(record)
-        yield from self._apply(record)
-        request = self._next_request(record)
+        entries, request = self._take(record)
+        yield from entries
         if request is not None:
             yield request
 
-    def _apply(self, record: dict[str, Any]) -> Iterator[ListingEntry]:
-        """Update the listing's state from a page record and yield its entries (live or
-        replayed from the journal: the same record gives the same rows)."""
+    def _take(self, record: dict[str, Any]) -> tuple[list[ListingEntry], scrapy.Request | None]:
+        """A page record's rows and the request for the next page, updating the listing's
+        state. Live pages and pages replayed from the journal go through here alike, so the
+        same record always gives the same rows."""
         state = self.listings[record["listing"]]
-        profile = next(p for p in self.candidates if p.name == record["profile"])
+        profile = self.profiles[record["profile"]]
         state.profile = profile.name
         state.pages_fetched += 1
         state.seen_pages.add(record["url"])
@@ -257,35 +258,32 @@ class ListingSpider(scrapy.Spider):
             state.stopped = f"{record['url']} repeats an earlier page: not archived again"
             self.crawler.stats.inc_value("archiver/follow/next/repeated_page")
             self.logger.warning("%s", state.stopped)
-            record["next_url"] = None
-            return
+            return [], None
         state.seen_content.add(signature)
-        fetched_at = datetime.fromisoformat(record["fetched_at"])
-        page_time = datetime.fromisoformat(record["page_time"])
-        for index, fields in enumerate(record["entries"], start=1):
-            state.extracted += 1
-            entry = ListingEntry(
-                snapshot_id=self.snapshot_id,
-                source=fields.get("source"),
-                title=fields.get("title"),
-                page_url=record["url"],
-                listing_url=record["listing"],
-                position=record["offset"] + index,
-                fetched_at=fetched_at,
-                page_time=page_time,
-                date_order=profile.date_order,
-                count_fields=profile.counts,
-            )
-            for name, attribute in CONTRACT_FIELDS.items():
-                if name not in ("source", "title"):
-                    setattr(entry, attribute, fields.get(name))
-            entry.extra = {n: v for n in profile.extra_fields if (v := fields.get(n)) is not None}
-            yield entry
         if not record["entries"]:
             # A listing page without entries is a broken page far more often than an empty
             # listing; saying so keeps the snapshot from claiming to be complete.
             self.crawler.stats.inc_value("archiver/extract/page/no_entries")
             self._fail(state, record["url"], f"no entries found (profile {profile.name})")
+        state.extracted += len(record["entries"])
+        fetched_at = datetime.fromisoformat(record["fetched_at"])
+        page_time = datetime.fromisoformat(record["page_time"])
+        entries = [
+            ListingEntry(
+                snapshot_id=self.snapshot_id,
+                **{attribute: fields.get(name) for name, attribute in CONTRACT_FIELDS.items()},
+                page_url=record["url"],
+                listing_url=record["listing"],
+                position=record["offset"] + index,
+                fetched_at=fetched_at,
+                page_time=page_time,
+                extra={n: v for n in profile.extra_fields if (v := fields.get(n)) is not None},
+                date_order=profile.date_order,
+                count_fields=profile.counts,
+            )
+            for index, fields in enumerate(record["entries"], start=1)
+        ]
+        return entries, self._next_request(record)
 
     def _next_request(self, record: dict[str, Any]) -> scrapy.Request | None:
         """The request for the page after ``record``, or None with the reason recorded."""
