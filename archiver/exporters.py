@@ -7,6 +7,7 @@ own encoder drops the time zone).
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any, BinaryIO
 
@@ -19,6 +20,7 @@ from scrapy.exporters import BaseItemExporter, JsonLinesItemExporter
 from archiver.items import COLUMNS, SCHEMA
 
 ROW_GROUP_SIZE = 1000
+logger = logging.getLogger(__name__)
 
 
 def _with_pandas_metadata(schema: pa.Schema) -> pa.Schema:
@@ -52,8 +54,10 @@ class ParquetExporter(BaseItemExporter):
     """Streams items into Parquet row groups, so memory stays flat however long the crawl.
 
     Rows are buffered up to ``row_group_size`` and written as one row group; the schema is
-    ``archiver.items.SCHEMA`` (or the one given) whatever the items hold, and a value of the
-    wrong type fails loudly instead of turning the column into strings.
+    ``archiver.items.SCHEMA`` (or the one given) whatever the items hold. A row whose value
+    has the wrong type is never turned into a string column: it is left out and kept in
+    ``rejected`` with its error (the rest of its row group is written), and a feed export
+    logs it; a snapshot lists its page as failed.
     """
 
     def __init__(
@@ -69,9 +73,10 @@ class ParquetExporter(BaseItemExporter):
         self.file = file
         self.schema = _with_pandas_metadata(schema)
         self.row_group_size = row_group_size
-        self._rows: list[dict[str, Any]] = []
+        self._items: list[Any] = []
         self._writer: pq.ParquetWriter | None = None
         self.rows_written = 0
+        self.rejected: list[tuple[Any, Exception]] = []
 
     def start_exporting(self) -> None:
         self._writer = pq.ParquetWriter(
@@ -79,28 +84,54 @@ class ParquetExporter(BaseItemExporter):
         )
 
     def export_item(self, item: Any) -> None:
-        adapter = ItemAdapter(item)
-        self._rows.append({name: adapter.get(name) for name in self.schema.names})
-        if len(self._rows) >= self.row_group_size:
-            self._flush()
+        self._items.append(item)
+        if len(self._items) >= self.row_group_size:
+            self.write_batch(self._items)
+            self._items = []
 
-    def _flush(self) -> None:
-        if not self._rows:
-            return
+    def _row(self, item: Any) -> dict[str, Any]:
+        adapter = ItemAdapter(item)
+        row = {name: adapter.get(name) for name in self.schema.names}
+        for name in ("extra", "counts"):
+            if isinstance(row.get(name), dict):
+                row[name] = list(row[name].items())
+        return row
+
+    def write_batch(self, items: list[Any]) -> list[Any]:
+        """Write ``items`` as one row group; return those that were written."""
+        if not items:
+            return []
         if self._writer is None:
             self.start_exporting()
-        rows = self._rows
-        for row in rows:
-            for name in ("extra", "counts"):
-                if isinstance(row.get(name), dict):
-                    row[name] = list(row[name].items())
-        table = pa.Table.from_pylist(rows, schema=self.schema)
+        rows = [self._row(item) for item in items]
+        try:
+            table = pa.Table.from_pylist(rows, schema=self.schema)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+            # Find the rows at fault, one by one, and write the others.
+            good_items, good_rows = [], []
+            for item, row in zip(items, rows, strict=True):
+                try:
+                    pa.Table.from_pylist([row], schema=self.schema)
+                except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as exc:
+                    self.rejected.append((item, exc))
+                    logger.error(
+                        "entry %s on %s not written: %s",
+                        getattr(item, "position", "?"),
+                        getattr(item, "page_url", "?"),
+                        exc,
+                    )
+                else:
+                    good_items.append(item)
+                    good_rows.append(row)
+            items = good_items
+            table = pa.Table.from_pylist(good_rows, schema=self.schema)
         self._writer.write_table(table)  # type: ignore[union-attr]
-        self.rows_written += len(rows)
-        self._rows = []
+        self.rows_written += table.num_rows
+        return items
 
     def finish_exporting(self) -> None:
-        self._flush()
+        self.write_batch(self._items)
+        self._items = []
         if self._writer is None:  # no item at all: still a valid, empty, typed file
             self.start_exporting()
         self._writer.close()  # type: ignore[union-attr]

@@ -43,6 +43,10 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "archiver.middlewares.retry.BackoffRetryMiddleware": 550,
 }
+SPIDER_MIDDLEWARES = {
+    # Closest to the spider, so an exception in a callback is turned into a failed page.
+    "archiver.middlewares.pageerrors.PageErrorMiddleware": 1000,
+}
 # Retry-After sleeps run on the asyncio loop (Scrapy's default reactor since 2.13).
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 COOKIES_ENABLED = False

@@ -153,6 +153,7 @@ class StagedSnapshot:
         self.path = self.data_dir / STAGING / snapshot_id
         self.target = snapshot_dir(self.data_dir, snapshot_id)
         self.rows = 0
+        self._pending: list[Any] = []
         self.sources: set[str] = set()
         self.started_at = datetime.now(UTC)
         (self.data_dir / SNAPSHOTS).mkdir(parents=True, exist_ok=True)
@@ -177,15 +178,32 @@ class StagedSnapshot:
                 handle.close()
         shutil.rmtree(self.path, ignore_errors=True)
 
-    def add(self, item: Any) -> None:
-        self.parquet.export_item(item)
-        self.jsonl.export_item(item)
-        self.rows += 1
-        if getattr(item, "source", None):
-            self.sources.add(item.source)
+    def add(self, item: Any) -> list[tuple[Any, Exception]]:
+        """Buffer one row; when a row group is full, write it. Returns the rows that could
+        not be written (wrong types), each with its error; they are in neither file."""
+        self._pending.append(item)
+        if len(self._pending) >= self.parquet.row_group_size:
+            return self.flush()
+        return []
+
+    def flush(self) -> list[tuple[Any, Exception]]:
+        """Write the buffered rows: Parquet first, then the same rows to JSON Lines, so
+        the two files always hold the same rows."""
+        pending, self._pending = self._pending, []
+        written = self.parquet.write_batch(pending)
+        for item in written:
+            self.jsonl.export_item(item)
+            if getattr(item, "source", None):
+                self.sources.add(item.source)
+        self.rows += len(written)
+        rejected, self.parquet.rejected = self.parquet.rejected, []
+        return rejected
 
     def close_files(self) -> dict[str, dict[str, Any]]:
-        """Finish and sync the data files; return what the manifest records of them."""
+        """Finish and sync the data files; return what the manifest records of them.
+        Rows still buffered must be flushed first (``flush``)."""
+        if self._pending:
+            raise RuntimeError("close_files() with rows not yet flushed")
         self.parquet.finish_exporting()
         self.jsonl.finish_exporting()
         for handle in self.files.values():
@@ -257,11 +275,21 @@ class SnapshotWriter:
         if self.snapshot is None:
             return
         try:
-            self.snapshot.add(item)
+            self._report(spider, self.snapshot.add(item))
         except OSError as exc:  # disk full, quota, file size limit: stop, publish nothing
             self._abandon(f"cannot write snapshot {self.snapshot.snapshot_id}: {exc}")
             deferred_from_coro(
                 self.crawler.engine.close_spider_async(reason="snapshot_write_failed")  # type: ignore[union-attr]
+            )
+
+    def _report(self, spider: Spider, rejected: list[tuple[Any, Exception]]) -> None:
+        """Rows that could not be written: their pages are not whole, so they are failed."""
+        for item, exc in rejected:
+            self.crawler.stats.inc_value("archiver/snapshot/row/unwritable")
+            spider.record_failure(  # type: ignore[attr-defined]
+                item.page_url,
+                item.listing_url,
+                f"entry {item.position} could not be written: {type(exc).__name__}: {exc}",
             )
 
     def _abandon(self, message: str) -> None:
@@ -277,6 +305,7 @@ class SnapshotWriter:
         if self.snapshot is None:
             return
         try:
+            self._report(spider, self.snapshot.flush())
             manifest = self.build_manifest(spider, reason, self.snapshot.close_files())
             target = self.snapshot.publish(manifest)
         except OSError as exc:

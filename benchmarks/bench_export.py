@@ -54,6 +54,7 @@ def write_snapshot(n: int) -> float:
         staged = StagedSnapshot(data_dir, f"bench-{n}")
         for item in entries(n):
             staged.add(item)
+        staged.flush()
         staged.publish(staged.base_manifest(staged.close_files()) | {"status": "complete"})
         return time.perf_counter() - started
 

@@ -43,7 +43,8 @@ def publish(
 ) -> Path:
     staged = StagedSnapshot(data_dir, snapshot_id)
     for item in items:
-        staged.add(item)
+        assert staged.add(item) == []
+    assert staged.flush() == []
     manifest = staged.base_manifest(staged.close_files())
     manifest |= {"status": status, "start_urls": start_urls or []}
     return staged.publish(manifest)

@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 
 from archiver.exporters import JsonLinesExporter, ParquetExporter
 from archiver.items import COLUMNS, SCHEMA, ListingEntry
@@ -138,11 +137,20 @@ class TestParquetExporter(ExporterContract):
         data = self.export([full_entry(i) for i in range(1, 251)], row_group_size=100)
         assert pq.ParquetFile(io.BytesIO(data)).num_row_groups == 3
 
-    def test_wrong_type_fails_loudly(self) -> None:
-        bad = full_entry()
+    def test_a_wrong_type_is_refused_not_turned_into_strings(self) -> None:
+        bad = full_entry(2)
         bad.views = "many"  # type: ignore[assignment]
-        with pytest.raises((pa.ArrowInvalid, pa.ArrowTypeError)):
-            self.export([bad], row_group_size=1)
+        buffer = io.BytesIO()
+        exporter = ParquetExporter(buffer, row_group_size=3)
+        exporter.start_exporting()
+        for item in (full_entry(1), bad, full_entry(3)):
+            exporter.export_item(item)
+        exporter.finish_exporting()
+        [(item, error)] = exporter.rejected
+        assert item is bad and isinstance(error, (pa.ArrowInvalid, pa.ArrowTypeError))
+        table = pq.read_table(io.BytesIO(buffer.getvalue()))
+        assert table.column("position").to_pylist() == [1, 3]  # its row group's others stay
+        assert table.schema.field("views").type == pa.int64()
 
     def test_plain_pandas_keeps_nullable_integers(self) -> None:
         frame = pd.read_parquet(io.BytesIO(self.export([full_entry(), sparse_entry()])))

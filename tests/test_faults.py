@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import itertools
+import json
 import resource
 import subprocess
 import time
@@ -380,3 +381,63 @@ def test_page_content_never_names_a_path(site, tmp_path) -> None:
     created = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*"))
     assert all(path.startswith("data") for path in created)
     assert "../../../../etc/evil" in archiver.load(tmp_path / "data")["source"].tolist()
+
+
+# --- An error while a page is read: the page is failed, never silently lost -------------------
+
+BOOM_PROFILE = """
+name = "boom"
+entries = "ol.posts > li.post"
+[fields]
+title = "h2.post-title ::text"
+url = "h2.post-title a::attr(href)"
+# Valid XPath that fails when evaluated, and only where a p.boom exists (page 2).
+flag = ".//p[contains(@class, 'boom')][re:test(., '(')]"
+[page]
+next = "a[rel~=next]::attr(href)"
+"""
+
+
+def assert_page2_failed(result, snapshot, s: ScriptedSite, reason: str) -> None:
+    assert result.returncode == 3, result.stderr[-3000:]
+    assert snapshot.status == "partial"
+    [failed] = snapshot.manifest["pages_failed"]
+    assert failed["url"] == f"{s.url}page2.html" and reason in failed["reason"]
+    lines = [line for line in result.stderr.splitlines() if f"{s.url}page2.html: " in line]
+    assert len(lines) == 1 and reason in lines[0]
+    assert result.stdout.strip().splitlines()[-1].startswith("snapshot partial: ")
+
+
+def test_an_error_while_reading_a_page_fails_the_page(site, tmp_path) -> None:
+    profile = tmp_path / "boom.toml"
+    profile.write_text(BOOM_PROFILE)
+    s = site(
+        two_pages(
+            lambda n: Reply(
+                body=listing_page(2, 2, 3).replace('"post-summary"', '"post-summary boom"').encode()
+            )
+        )
+    )
+    result, snapshot = crawl_site(s, tmp_path / "data", "-a", f"profile={profile}")
+    assert_page2_failed(result, snapshot, s, "error while reading the page: re.error")
+    assert snapshot.manifest["rows"] == 3  # page 1 only: nothing of page 2 was read
+
+
+@pytest.mark.parametrize(
+    ("pipeline", "reason"),
+    [
+        ("tests.injected.ExplodingPipeline", "entry 5 could not be archived: RuntimeError"),
+        ("tests.injected.WrongTypePipeline", "entry 5 could not be written: ArrowInvalid"),
+    ],
+)
+def test_an_error_while_making_a_row_fails_its_page(site, tmp_path, pipeline, reason) -> None:
+    from archiver.settings import ITEM_PIPELINES
+
+    pipelines = json.dumps(ITEM_PIPELINES | {pipeline: 700})
+    s = site(two_pages())
+    result, snapshot = crawl_site(s, tmp_path / "data", "-s", f"ITEM_PIPELINES={pipelines}")
+    assert_page2_failed(result, snapshot, s, reason)
+    frame = archiver.load(tmp_path / "data")
+    assert frame["position"].tolist() == [1, 2, 3, 4, 6]  # every other row is kept
+    jsonl = snapshot.path / "_meta" / "entries.jsonl"
+    assert len(jsonl.read_text("utf-8").splitlines()) == 5  # the two files agree

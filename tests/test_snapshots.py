@@ -34,6 +34,7 @@ def test_ids_that_could_escape_the_data_dir_are_refused(bad: str) -> None:
 def test_nothing_is_listed_until_published(tmp_path) -> None:
     staged = StagedSnapshot(tmp_path, "s1")
     staged.add(entry("s1", "First", 1))
+    staged.flush()
     assert list_snapshots(tmp_path) == []  # in .staging, invisible
     staged.publish(staged.base_manifest(staged.close_files()) | {"status": "complete"})
     [info] = list_snapshots(tmp_path)

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import scrapy
+from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy.utils.job import job_dir
@@ -51,6 +52,14 @@ class ListingState:
     stopped: str | None = None  # why pagination ended early, if it did
     seen_pages: set[str] = field(default_factory=set)
     seen_content: set[tuple] = field(default_factory=set)
+
+
+def describe(exc: BaseException) -> str:
+    """``ValueError: XPath error: Invalid type``: the error's kind and first line."""
+    kind = type(exc)
+    name = kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
+    text = str(exc).strip().splitlines()
+    return f"{name}: {text[0]}" if text else name
 
 
 def parse_start_urls(value: str | list[str] | None) -> list[str]:
@@ -133,6 +142,7 @@ class ListingSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ListingSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.item_failed, signal=signals.item_error)
         jobdir = job_dir(crawler.settings)
         spider.journal = PageJournal(jobdir) if jobdir else None
         if spider.journal is not None:
@@ -176,7 +186,12 @@ class ListingSpider(scrapy.Spider):
             for url in self.start_urls
         }
         for record in self.journal.pages if self.journal else []:
-            entries, frontier[record["listing"]] = self._take(record)
+            try:
+                entries, frontier[record["listing"]] = self._take(record)
+            except Exception as exc:  # a replayed page is a page: never lost without a word
+                self.page_error(record["url"], record["listing"], exc)
+                frontier[record["listing"]] = None
+                continue
             for entry in entries:
                 yield entry
         for request in frontier.values():
@@ -317,6 +332,35 @@ class ListingSpider(scrapy.Spider):
         state.failed.append({"url": url, "reason": reason})
         self.crawler.stats.inc_value("archiver/pages/failed")
         self.logger.error("%s: %s", url, reason)
+
+    def record_failure(self, url: str, listing: str | None, reason: str) -> None:
+        """List ``url`` as failed once, whatever part of the crawl found it broken.
+
+        A page whose rows could not all be made is not whole in the snapshot: saying so
+        makes the snapshot ``partial``, so no scheduler is told "all good" about it.
+        """
+        state = self.listings.get(listing or "") or next(iter(self.listings.values()))
+        if any(failure["url"] == url for failure in state.failed):
+            self.crawler.stats.inc_value("archiver/pages/more_errors")
+            self.logger.error("%s: %s", url, reason)
+            return
+        self._fail(state, url, reason)
+
+    def page_error(self, url: str, listing: str | None, exc: BaseException) -> None:
+        """An unexpected error while a page was read or its rows were made."""
+        self.crawler.stats.inc_value(f"archiver/pages/error/{type(exc).__name__}")
+        self.record_failure(url, listing, f"error while reading the page: {describe(exc)}")
+
+    def item_failed(self, item: Any, response: Response | None, spider: Any, failure: Failure):
+        """``item_error``: a pipeline raised on one entry (DropItem is not an error)."""
+        url = getattr(item, "page_url", None) or (response.url if response else "?")
+        position = getattr(item, "position", "?")
+        self.crawler.stats.inc_value(f"archiver/pages/error/{type(failure.value).__name__}")
+        self.record_failure(
+            url,
+            getattr(item, "listing_url", None),
+            f"entry {position} could not be archived: {describe(failure.value)}",
+        )
 
     def page_failed(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]

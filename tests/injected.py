@@ -1,0 +1,26 @@
+"""Bugs injected into a real crawl from outside, as a broken pipeline or extension would be.
+
+Loaded by ``scrapy crawl`` through ``-s ITEM_PIPELINES=...`` in tests/test_faults.py.
+"""
+
+from __future__ import annotations
+
+from archiver.items import ListingEntry
+
+
+class ExplodingPipeline:
+    """Raises on one entry ("Post number 5"), as an unforeseen bug in a normaliser would."""
+
+    def process_item(self, item: ListingEntry) -> ListingEntry:
+        if item.title == "Post number 5":
+            raise RuntimeError("injected bug")
+        return item
+
+
+class WrongTypePipeline:
+    """Puts text where the schema wants a number: the row cannot be written."""
+
+    def process_item(self, item: ListingEntry) -> ListingEntry:
+        if item.title == "Post number 5":
+            item.views = "many"  # type: ignore[assignment]
+        return item
