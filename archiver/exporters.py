@@ -7,6 +7,7 @@ own encoder drops the time zone).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import datetime
 from typing import Any, BinaryIO
@@ -128,6 +129,13 @@ class ParquetExporter(BaseItemExporter):
         self._writer.write_table(table)  # type: ignore[union-attr]
         self.rows_written += table.num_rows
         return items
+
+    def abort(self) -> None:
+        """Give up the file (a write failed): release the writer without writing more."""
+        writer, self._writer, self._items = self._writer, None, []
+        if writer is not None:
+            with contextlib.suppress(Exception):
+                writer.close()
 
     def finish_exporting(self) -> None:
         self.write_batch(self._items)

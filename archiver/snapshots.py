@@ -173,6 +173,7 @@ class StagedSnapshot:
 
     def discard(self) -> None:
         """Drop the unpublished files; nothing was ever visible as a snapshot."""
+        self.parquet.abort()
         for handle in self.files.values():
             with contextlib.suppress(OSError):
                 handle.close()
@@ -306,7 +307,12 @@ class SnapshotWriter:
             return
         try:
             self._report(spider, self.snapshot.flush())
-            manifest = self.build_manifest(spider, reason, self.snapshot.close_files())
+            files = self.snapshot.close_files()
+        except OSError as exc:
+            self._abandon(f"cannot write snapshot {self.snapshot.snapshot_id}: {exc}")
+            return
+        try:
+            manifest = self.build_manifest(spider, reason, files)
             target = self.snapshot.publish(manifest)
         except OSError as exc:
             self._abandon(f"cannot publish snapshot {self.snapshot.snapshot_id}: {exc}")

@@ -67,6 +67,7 @@ class ScriptedSite:
 
     def __init__(self, route: Callable[[str, int], Reply], date=SEED_CAPTURE) -> None:
         self.log: list[tuple[str, float]] = []
+        self.agents: list[str] = []
         self.counts: dict[str, int] = {}
         site = self
 
@@ -75,6 +76,7 @@ class ScriptedSite:
 
             def do_GET(self) -> None:
                 site.log.append((self.path, time.monotonic()))
+                site.agents.append(self.headers.get("User-Agent", ""))
                 site.counts[self.path] = site.counts.get(self.path, 0) + 1
                 reply = route(self.path, site.counts[self.path])
                 if reply.delay:
@@ -124,7 +126,7 @@ def serve_files(
     def route(path: str, attempt: int) -> Reply:
         if path == "/robots.txt":
             return Reply(body=robots, headers={"Content-Type": "text/plain"})
-        name = "index.html" if path in ("/", "/index.html") else path.lstrip("/")
+        name = "index.html" if path == "/" else path.lstrip("/")
         file = root / name
         if "/" in name or not file.is_file():
             return Reply(status=404, body=b"not found")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -97,16 +98,25 @@ def test_profile_check_on_a_page_nothing_matches(tmp_path, capsys) -> None:
     assert "no profile matches this page" in capsys.readouterr().err
 
 
-def test_the_installed_command_runs() -> None:
+def test_the_installed_command_runs(data_dir) -> None:
+    """The ``archiver`` script pip installed beside this Python, run as a user runs it."""
+    script = Path(sys.executable).parent / "archiver"
+    assert script.is_file(), f"{script} missing: is the project installed (pip install -e .)?"
     result = subprocess.run(
-        [sys.executable, "-m", "archiver.cli", "--help"],
+        [str(script), "--help"], capture_output=True, text=True, check=False, cwd=data_dir
+    )
+    assert result.returncode == 0, result.stderr
+    for command in ("snapshots", "diff", "history", "verify", "profile"):
+        assert command in result.stdout
+    listed = subprocess.run(
+        [str(script), "snapshots", "--json", "--data-dir", str(data_dir)],
         capture_output=True,
         text=True,
         check=False,
+        cwd="/",
     )
-    assert result.returncode == 0
-    for command in ("snapshots", "diff", "history", "verify", "profile"):
-        assert command in result.stdout
+    assert listed.returncode == 0, listed.stderr
+    assert [row["snapshot_id"] for row in json.loads(listed.stdout)] == ["d0", "d1"]
 
 
 def test_profile_check_over_http_uses_the_pages_date(serve, capsys) -> None:

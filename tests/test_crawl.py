@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-import io
 import json
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from html import unescape
@@ -19,7 +20,8 @@ import pytest
 
 import archiver
 from archiver.snapshots import list_snapshots, verify_snapshot
-from tests.conftest import DEMO, FIXTURES, REALWORLD, SEED_CAPTURE, SHARED, needs_realworld
+from tests.conftest import DEMO, FIXTURES, REALWORLD, ROOT, SEED_CAPTURE, SHARED, needs_realworld
+from tests.sites import ScriptedSite, serve_files
 
 
 @pytest.fixture
@@ -119,22 +121,44 @@ def test_pandas_pyarrow_duckdb_and_polars_read_the_snapshots_directory(demo_craw
 
 
 def test_jsonl_holds_the_same_rows(demo_crawl) -> None:
+    """Every column of every row, value for value, in both files of the snapshot."""
     _, data_dir = demo_crawl
     [snapshot] = list_snapshots(data_dir)
     lines = (snapshot.path / "_meta" / "entries.jsonl").read_text("utf-8").splitlines()
-    from_json = pd.read_json(io.StringIO("\n".join(lines)), lines=True, dtype=False)
+    from_json = [json.loads(line) for line in lines]
     from_parquet = archiver.load(data_dir)
-    assert from_json["entry_id"].tolist() == from_parquet["entry_id"].tolist()
-    assert json.loads(lines[0])["page_time"] == "2025-10-15T12:00:00Z"
+    assert [list(row) for row in from_json] == [list(from_parquet.columns)] * 15
+    for row, (_, expected) in zip(from_json, from_parquet.iterrows(), strict=True):
+        for column, value in row.items():
+            want = expected[column]
+            if column in ("extra", "counts"):
+                assert value == dict(want or []), column
+            elif isinstance(want, pd.Timestamp):
+                assert pd.Timestamp(value) == want, column
+            elif pd.isna(want):
+                assert value is None, column
+            else:
+                assert value == want, column
+    assert from_json[0]["page_time"] == "2025-10-15T12:00:00Z"
 
 
-def test_polite_defaults_reach_the_server(serve, crawl, tmp_path) -> None:
-    site = serve(DEMO, date=SEED_CAPTURE)
-    result = crawl("-a", f"start_urls={site.url}index.html", data_dir=tmp_path)
-    assert result.returncode == 0
-    paths = [path for path, _ in site.seen]
-    assert paths == ["/robots.txt", "/index.html", "/page2.html"]
-    assert all(re.fullmatch(r"archiver/\S+ \(\+https?://\S+\)", agent) for _, agent in site.seen)
+def test_polite_defaults_reach_the_server(tmp_path) -> None:
+    """With no -s at all: robots.txt first, an honest User-Agent, and at least half of
+    DOWNLOAD_DELAY (1 s; Scrapy randomises 0.5x to 1.5x) between two requests' starts."""
+    site = ScriptedSite(serve_files(DEMO, delay=0.2, robots=(DEMO / "robots.txt").read_bytes()))
+    try:
+        command = [sys.executable, "-m", "scrapy", "crawl", "listing"]
+        command += ["-a", f"start_urls={site.url}index.html", "-s", f"ARCHIVER_DATA_DIR={tmp_path}"]
+        result = subprocess.run(
+            command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+        )
+    finally:
+        site.stop()
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert [path for path, _ in site.log] == ["/robots.txt", "/index.html", "/page2.html"]
+    assert all(re.fullmatch(r"archiver/\S+ \(\+https?://\S+\)", agent) for agent in site.agents)
+    pages = [when for path, when in site.log if path != "/robots.txt"]
+    assert pages[1] - pages[0] >= 0.5  # with FAST test settings it is about 0.2 s
 
 
 def test_robots_disallow_is_obeyed(serve, crawl, tmp_path) -> None:

@@ -13,6 +13,8 @@ import resource
 import subprocess
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 import pytest
 
@@ -88,6 +90,34 @@ def test_retry_after_is_capped(site, tmp_path) -> None:
     assert result.returncode == 0 and snapshot.status == "complete"
     assert time.monotonic() - started < 60  # a day was asked; the cap is one second
     assert 0.95 <= gaps(s, "/page2.html")[0] < 10
+
+
+def test_retry_after_as_an_http_date_is_honoured(site, tmp_path) -> None:
+    def page2(n: int) -> Reply | None:
+        if n > 1:
+            return None
+        when = format_datetime(datetime.now(UTC) + timedelta(seconds=2), usegmt=True)
+        return Reply(503, b"maintenance", {"Retry-After": when})
+
+    s = site(two_pages(page2))
+    result, snapshot = crawl_site(s, tmp_path)
+    assert result.returncode == 0 and snapshot.status == "complete"
+    # The date has whole seconds: the wait is between 1 and 2 s, not the 0.2 s backoff.
+    assert 0.9 <= gaps(s, "/page2.html")[0] < 10
+    assert snapshot.manifest["stats"]["archiver/retry/retry_after/honoured"] == 1
+
+
+def test_backoff_stops_growing_at_its_cap(site, tmp_path) -> None:
+    s = site(two_pages(lambda n: Reply(503, b"busy") if n <= 3 else None))
+    result, snapshot = crawl_site(
+        s, tmp_path, "-s", "RETRY_TIMES=3", "-s", "ARCHIVER_BACKOFF_BASE=0.3",
+        "-s", "ARCHIVER_BACKOFF_MAX=0.3",
+    )  # fmt: skip
+    assert result.returncode == 0 and snapshot.manifest["rows"] == 6
+    # Uncapped, the waits would be 0.3, 0.6 and 1.2 s.
+    assert [round(g, 1) >= 0.3 for g in gaps(s, "/page2.html")] == [True] * 3
+    assert max(gaps(s, "/page2.html")) < 0.9
+    assert snapshot.manifest["stats"]["archiver/retry/wait_max_seconds"] == 0.3
 
 
 def test_5xx_is_retried_with_growing_backoff(site, tmp_path) -> None:
@@ -171,6 +201,21 @@ def test_robots_txt_5xx_means_disallow(site, tmp_path, status: int) -> None:
     assert s.requests_for("/") == 0  # the listing itself was never fetched
 
 
+@pytest.mark.parametrize(
+    "robots",
+    [Reply(429, b"slow down"), Reply(reset=True)],
+    ids=["429", "unreachable"],
+)
+def test_robots_txt_429_or_unreachable_means_disallow(site, tmp_path, robots: Reply) -> None:
+    s = site(two_pages(robots=robots))
+    result, snapshot = crawl_site(s, tmp_path, "-s", "ARCHIVER_BACKOFF_BASE=0.05")
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert snapshot.status == "failed" and snapshot.manifest["rows"] == 0
+    assert s.requests_for("/") == 0 and s.requests_for("/page2.html") == 0
+    assert snapshot.manifest["stats"]["archiver/robots/site/disallowed_unreachable"] == 1
+    assert "Forbidden by robots.txt" in snapshot.manifest["pages_failed"][0]["reason"]
+
+
 def test_robots_txt_404_means_allowed(site, tmp_path) -> None:
     s = site(two_pages(robots=Reply(404, b"none")))
     result, snapshot = crawl_site(s, tmp_path)
@@ -181,15 +226,16 @@ def test_robots_txt_404_means_allowed(site, tmp_path) -> None:
 
 
 @pytest.mark.parametrize(
-    "location",
+    ("location", "reason"),
     [
-        "http://localhost:{port}/page2.html",
-        "file:///etc/passwd",
-        "http://169.254.169.254/latest/meta-data/",
-        "ftp://127.0.0.1/x",
+        ("http://localhost:{port}/page2.html", "offsite: http://localhost:{port}/page2.html"),
+        ("http://169.254.169.254/latest/meta-data/", "offsite: http://169.254.169.254/"),
+        # Scrapy itself follows redirects only to http(s); the page says where it pointed.
+        ("file:///etc/passwd", "HTTP 302: redirect to file:///etc/passwd not followed"),
+        ("ftp://127.0.0.1/x", "HTTP 302: redirect to ftp://127.0.0.1/x not followed"),
     ],
 )
-def test_redirects_off_the_site_are_not_followed(site, tmp_path, location: str) -> None:
+def test_redirects_off_the_site_are_not_followed(site, tmp_path, location: str, reason) -> None:
     holder: dict = {}
     s = site(
         two_pages(lambda n: Reply(302, b"", {"Location": location.format(port=holder["port"])}))
@@ -197,7 +243,8 @@ def test_redirects_off_the_site_are_not_followed(site, tmp_path, location: str) 
     holder["port"] = s.httpd.server_address[1]
     result, snapshot = crawl_site(s, tmp_path)
     assert result.returncode == 3 and snapshot.manifest["rows"] == 3
-    assert len(snapshot.manifest["pages_failed"]) == 1
+    [failed] = snapshot.manifest["pages_failed"]
+    assert reason.format(port=holder["port"]) in failed["reason"]
     assert s.requests_for("/page2.html") == 1  # followed nowhere, and not re-fetched via localhost
 
 
@@ -260,21 +307,30 @@ def test_page_over_the_size_limit_is_refused(site, tmp_path) -> None:
 
 
 def test_compression_bomb_is_refused(site, tmp_path) -> None:
-    bomb = gzip.compress(b"<li>" + b"\0" * 50_000_000, compresslevel=9)
+    # 50 MB of a readable listing page (no NUL bytes, so nothing else refuses it) in 50 kB.
+    page = listing_page(2, 2, 3).encode()
+    bomb = gzip.compress(page.replace(b"</ol>", b"<!--" + b"x" * 50_000_000 + b"--></ol>"), 9)
     assert len(bomb) < 100_000
     s = site(hostile(bomb, {"Content-Encoding": "gzip"}))
     result, snapshot = crawl_site(s, tmp_path, "-s", "DOWNLOAD_MAXSIZE=1000000")
     assert result.returncode == 3 and snapshot.manifest["rows"] == 3
+    [failed] = snapshot.manifest["pages_failed"]
+    assert "exceeded DOWNLOAD_MAXSIZE (1000000 B) during decompression" in failed["reason"]
 
 
-def test_deeply_nested_markup_does_not_crash(site, tmp_path) -> None:
+def test_deeply_nested_markup_is_a_failed_page_not_a_crash(site, tmp_path) -> None:
+    """lxml stops at its depth limit (256): what lies deeper is not read, and the page,
+    whose entries are all deeper, is listed as failed."""
     body = listing_page(2, 2, 3).replace(
         '<ol class="posts">', '<ol class="posts">' + "<div>" * 50_000
     )
     s = site(hostile(body.encode()))
     result, snapshot = crawl_site(s, tmp_path, "-a", "profile=demo")
-    assert result.returncode in (0, 3), result.stderr[-2000:]
-    assert snapshot is not None and snapshot.manifest["rows"] >= 3
+    assert result.returncode == 3, result.stderr[-2000:]
+    assert snapshot.status == "partial" and snapshot.manifest["rows"] == 3
+    [failed] = snapshot.manifest["pages_failed"]
+    assert failed["url"].endswith("/page2.html") and "no entries found" in failed["reason"]
+    assert "Traceback" not in result.stderr
 
 
 def test_binary_served_as_html_is_a_failed_page(site, tmp_path) -> None:
@@ -344,6 +400,47 @@ def test_page_with_no_entries_makes_the_snapshot_partial(site, tmp_path) -> None
 
 
 # --- Output stays where it belongs ------------------------------------------------------------
+
+
+def test_snapshots_off_writes_no_snapshot_but_the_feed(site, tmp_path) -> None:
+    s = site(two_pages())
+    out = tmp_path / "out.jsonl"
+    result, snapshot = crawl_site(
+        s, tmp_path / "data", "-s", "ARCHIVER_SNAPSHOTS=False", "-O", str(out)
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert snapshot is None and not (tmp_path / "data").exists()
+    assert len(out.read_text("utf-8").splitlines()) == 6
+    assert "snapshot" not in result.stdout
+
+
+def test_several_start_urls_make_one_snapshot_with_a_listing_each(site, tmp_path) -> None:
+    pages = {
+        "/a/": listing_page(1, 2, 3, next_href="/a/2"),
+        "/a/2": listing_page(2, 2, 3, next_href=""),
+        "/b/": listing_page(1, 1, 2).replace("Post number", "B post"),
+    }
+    s = site(
+        lambda path, n: (
+            ROBOTS_OK
+            if path == "/robots.txt"
+            else Reply(body=pages[path].encode())
+            if path in pages
+            else Reply(404, b"no")
+        )
+    )
+    a, b = f"{s.url}a/", f"{s.url}b/"
+    result = run_crawl("-a", f"start_urls={a},{b}", *RETRY, data_dir=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    [snapshot] = list_snapshots(tmp_path)
+    listings = {x["start_url"]: x for x in snapshot.manifest["listings"]}
+    assert list(listings) == [a, b] and snapshot.manifest["start_urls"] == [a, b]
+    assert (listings[a]["pages_fetched"], listings[a]["extracted"]) == (2, 6)
+    assert (listings[b]["pages_fetched"], listings[b]["extracted"]) == (1, 2)
+    frame = archiver.load(tmp_path)
+    by_listing = frame.groupby("listing_url")["position"].apply(list).to_dict()
+    assert by_listing == {a: [1, 2, 3, 4, 5, 6], b: [1, 2]}  # positions count per listing
+    assert set(frame.loc[frame["listing_url"] == b, "title"]) == {"B post 1", "B post 2"}
 
 
 def test_full_disk_fails_in_one_line_and_leaves_nothing(tmp_path) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from datetime import UTC, datetime
 
 import pytest
 from scrapy.utils.test import get_crawler
@@ -76,3 +78,43 @@ def test_another_crawl_on_the_same_jobdir_starts_afresh(tmp_path) -> None:
     assert other.snapshot_id != first.snapshot_id
     assert other.journal.header["start_urls"] == [(DEMO / "page2.html").as_uri()]
     other.journal.close()
+
+
+def test_starting_a_new_crawl_empties_an_old_journal(tmp_path) -> None:
+    """A JOBDIR reused by another crawl must not replay the old crawl's pages later."""
+    old = PageJournal(tmp_path)
+    old.start("old", ["https://a.example/"], "auto")
+    old.record_page({"url": "https://a.example/", "entries": [{"title": "Old"}]})
+    old.close()
+    new = PageJournal(tmp_path)
+    new.start("new", ["https://b.example/"], "auto")
+    assert new.pages == []
+    new.close()
+    lines = (tmp_path / JOURNAL_FILE).read_text().splitlines()
+    assert [json.loads(line)["snapshot_id"] for line in lines] == ["new"]
+    again = PageJournal(tmp_path)
+    assert again.snapshot_id == "new" and again.pages == []
+    again.close()
+
+
+def test_replayed_pages_keep_their_recorded_times(tmp_path) -> None:
+    """Resuming re-creates a journaled page's rows exactly, fetch time included."""
+    first = spider_with_jobdir(tmp_path)
+    start = first.start_urls[0]
+    record = {
+        "listing": start, "url": start, "page_no": 1, "offset": 0, "profile": "demo",
+        "fetched_at": "2025-10-15T12:00:01.123456Z", "page_time": "2025-10-15T12:00:00Z",
+        "announced": 15, "next_url": None, "entries": [{"title": "T", "source": "S"}],
+    }  # fmt: skip
+    first.journal.record_page(record)
+    first.journal.close()
+    resumed = spider_with_jobdir(tmp_path)
+    [row] = asyncio.run(collect(resumed.start()))
+    assert row.fetched_at == datetime(2025, 10, 15, 12, 0, 1, 123456, tzinfo=UTC)
+    assert row.page_time == datetime(2025, 10, 15, 12, 0, tzinfo=UTC)
+    assert (row.title, row.position, row.snapshot_id) == ("T", 1, first.snapshot_id)
+    resumed.journal.close()
+
+
+async def collect(iterator):
+    return [item async for item in iterator]

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import builtins
+import importlib
+import json
+import re
+
 import pytest
 from parsel import Selector
 
@@ -76,12 +81,49 @@ def test_bad_toml_names_the_file(tmp_path) -> None:
         load_profile_file(path)
 
 
-def test_loading_a_profile_never_runs_code(tmp_path) -> None:
-    """TOML has no code to run; a selector or pattern that looks like code is only text."""
+CODE = "__import__('os').system('touch {marker}')"
+
+
+def test_loading_and_using_a_profile_never_runs_code(tmp_path, monkeypatch) -> None:
+    """Code-like text anywhere in a profile stays text: loading the profile and reading a
+    page with it must not evaluate, compile or import anything named by the file."""
     marker = tmp_path / "ran"
-    text = f"description = \"__import__('os').system('touch {marker}')\"\n" + MINIMAL
-    parse_profile(text, "evil.toml")
+    code = CODE.format(marker=marker)
+    selector = json.dumps("./@data-x[" + code + "]")
+    pattern = json.dumps("(" + re.escape(code) + ")?(.*)")
+    text = f"""
+name = {json.dumps(code)}
+description = {json.dumps(code)}
+entries = "li"
+[fields]
+title = "a::text"
+note = {selector}
+[patterns]
+title = {pattern}
+"""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"a profile made archiver run code: {args[:1]!r}")
+
+    monkeypatch.setattr("scrapy.utils.misc.load_object", refuse)
+    monkeypatch.setattr(builtins, "eval", refuse)
+    monkeypatch.setattr(builtins, "exec", refuse)
+    monkeypatch.setattr(importlib, "import_module", refuse)
+    try:
+        profile = parse_profile(text, "evil.toml")
+    except ProfileError:
+        profile = None  # refusing it is fine too; running it is not
+    if profile is not None:
+        profile.extract(Selector(text="<ul><li><a data-x='1'>One</a></li></ul>"), "https://a/")
     assert not marker.exists()
+
+
+def test_a_key_naming_code_to_load_is_refused() -> None:
+    """A loader that imported what a profile names (``processor = "os.system"``) would run
+    code; unknown keys are refused instead."""
+    for key in ("processor", "pipeline", "callback", "module"):
+        with pytest.raises(ProfileError, match=f"key '{key}': unknown key"):
+            parse_profile(f'{key} = "os.system"\n' + MINIMAL, "evil.toml")
 
 
 def test_resolve_by_name_path_or_auto(tmp_path) -> None:

@@ -3,17 +3,20 @@ counted rejection (``Rejected``), never another exception."""
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import UTC, datetime, timedelta
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
+from parsel import Selector
 
 from archiver.dates import parse_age
 from archiver.errors import Rejected
 from archiver.pipelines.identity import make_entry_id
 from archiver.pipelines.text import clean_text
 from archiver.pipelines.views import INT64_MAX, parse_count
-from archiver.profiles import ProfileError, parse_profile
+from archiver.profiles import Profile, ProfileError, parse_profile
 
 PAGE_TIMES = st.datetimes(
     min_value=datetime(1990, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
@@ -95,12 +98,106 @@ def test_clean_text_is_tidy(text: str | None) -> None:
 )
 def test_entry_ids_are_always_16_hex_digits(url: str | None, source: str, title: str) -> None:
     entry_id = make_entry_id(url, source, title)
-    assert len(entry_id) == 16 and int(entry_id, 16) >= 0
+    assert re.fullmatch(r"[0-9a-f]{16}", entry_id)
+    assert make_entry_id(url, source, title) == entry_id  # the same input, the same id
+
+
+def toml_string(value: str) -> str:
+    """A TOML basic string (JSON's escapes are TOML's)."""
+    return json.dumps(value, ensure_ascii=True)
+
+
+SELECTORS = st.sampled_from([
+    "li", "h2 a::text", "a::attr(href)", "span.age ::text", "td.subtext > a:last-child::text",
+    "./following-sibling::tr[1]//a/text()", "//div[@id='x']", "(//a)[1]/@href", "string(.)",
+    "a:::text", "li[[[", "//a[@", "", "   ", "a::attr(", "::text", "*", "p:nth-child(2n+1)",
+])  # fmt: skip
+FIELD_NAMES = st.sampled_from(
+    ["title", "url", "summary", "age", "views", "source", "comments", "points", "rank",
+     "entry_id", "position", "Bad-Name", "x" * 50, "extra", "counts"]
+)  # fmt: skip
+PATTERNS = st.sampled_from([r"(\d+)", r"^\s*(.+?)\s*$", "(unclosed", r"\d+", "[", "(?P<x>a)"])
+
+
+@st.composite
+def profile_texts(draw) -> str:
+    """Profiles that are valid TOML by construction, so every example reaches the checks
+    of a profile's content, not just the TOML parser."""
+    lines = []
+    if draw(st.integers(0, 9)):
+        lines.append(f"name = {toml_string(draw(st.sampled_from(['site', '', ' ', 'x y'])))}")
+    if draw(st.integers(0, 9)):
+        lines.append(f"entries = {toml_string(draw(SELECTORS))}")
+    if draw(st.booleans()):
+        lines.append(f"detect = {toml_string(draw(SELECTORS))}")
+    if draw(st.booleans()):
+        lines.append(f"date_order = {toml_string(draw(st.sampled_from(['mdy', 'dmy', 'ymd'])))}")
+    fields = draw(st.dictionaries(FIELD_NAMES, SELECTORS, max_size=5))
+    if draw(st.booleans()):
+        lines.append(
+            f"counts = [{', '.join(toml_string(n) for n in draw(st.lists(FIELD_NAMES, max_size=2)))}]"
+        )
+    if draw(st.integers(0, 9)) == 0:
+        lines.append(f"{draw(st.sampled_from(['colour', 'fields', 'counts']))} = 3")
+    if draw(st.integers(0, 4)):
+        fields.setdefault("title", draw(SELECTORS))
+    lines.append("[fields]")
+    lines += [f"{toml_string(k)} = {toml_string(v)}" for k, v in fields.items()]
+    page = draw(
+        st.dictionaries(st.sampled_from(["next", "total", "source", "prev"]), SELECTORS, max_size=3)
+    )
+    lines.append("[page]")
+    lines += [f"{k} = {toml_string(v)}" for k, v in page.items()]
+    patterns = draw(
+        st.dictionaries(st.sampled_from([*fields, "next", "nothing"]), PATTERNS, max_size=2)
+    )
+    lines.append("[patterns]")
+    lines += [f"{toml_string(k)} = {toml_string(v)}" for k, v in patterns.items()]
+    return "\n".join(lines) + "\n"
+
+
+FUZZ_PAGE = Selector(
+    text="<ul><li><h2><a href='/p/1'>One</a></h2><span class='age'>2 days ago</span></li>"
+    "<li><a>Two</a></li></ul><a rel=next href='?p=2'>next</a>"
+)
+
+
+def load_or_error(text: str) -> Profile | ProfileError:
+    try:
+        return parse_profile(text, "fuzz.toml")
+    except ProfileError as error:
+        return error
+
+
+@given(text=profile_texts())
+@settings(max_examples=300)
+def test_any_profile_loads_and_reads_a_page_or_fails_naming_a_key(text: str) -> None:
+    outcome = load_or_error(text)
+    if isinstance(outcome, ProfileError):
+        message = str(outcome)
+        assert message.startswith("profile fuzz.toml: ") and "\n" not in message
+        assert "key '" in message or "not valid TOML" in message
+        return
+    data = outcome.extract(FUZZ_PAGE, "https://site.example/list")
+    assert all(isinstance(entry, dict) and "source" in entry for entry in data.entries)
+
+
+def test_the_profile_fuzzer_reaches_both_outcomes() -> None:
+    """The generator above is worth running only if it yields usable profiles and each
+    kind of mistake; ``find`` fails the test if one cannot be found."""
+    settings_ = settings(database=None, max_examples=2000, phases=[Phase.generate])
+    find(profile_texts(), lambda t: isinstance(load_or_error(t), Profile), settings=settings_)
+    for key in ("entries", "fields.title", "patterns.", "counts", "page.prev", "date_order"):
+        find(
+            profile_texts(),
+            lambda t, key=key: f"key '{key}" in str(load_or_error(t)),
+            settings=settings_,
+        )
 
 
 @given(text=st.text(max_size=300))
-@settings(max_examples=200)
-def test_any_profile_text_loads_or_fails_with_profile_error(text: str) -> None:
+@settings(max_examples=100)
+def test_any_text_at_all_loads_or_fails_with_profile_error(text: str) -> None:
     try:
         parse_profile(text, "fuzz.toml")
     except ProfileError as error:

@@ -3,11 +3,13 @@ holds every entry exactly once, as an uninterrupted crawl would."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import time
 
+import pandas as pd
 import pytest
 
 import archiver
@@ -56,6 +58,24 @@ def start_crawl(url: str, data_dir, jobdir, stderr=subprocess.DEVNULL) -> subpro
     return subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr, text=True)
 
 
+def journal_fetch_times(jobdir) -> dict[str, str]:
+    path = jobdir / "archiver-journal.jsonl"
+    if not path.exists():
+        return {}
+    records = [json.loads(line) for line in path.read_text("utf-8").splitlines()]
+    return {r["url"]: r["fetched_at"] for r in records if r.get("type") == "page"}
+
+
+def journal_owner(jobdir) -> str | None:
+    """The start URL the journal's header names (its crawl), once it has one."""
+    path = jobdir / "archiver-journal.jsonl"
+    try:
+        header = json.loads(path.read_text("utf-8").partition("\n")[0])
+    except (OSError, ValueError):
+        return None
+    return header.get("start_urls", [None])[0]
+
+
 def journal_pages(jobdir) -> int:
     path = jobdir / "archiver-journal.jsonl"
     return max(0, path.read_bytes().count(b"\n") - 1) if path.exists() else 0
@@ -83,6 +103,7 @@ def test_sigkill_then_resume_archives_every_entry_once(
     process.wait(timeout=10)
     assert list_snapshots(data_dir) == []  # nothing that looks complete
     journaled = journal_pages(jobdir)
+    recorded = journal_fetch_times(jobdir)
 
     result = run_crawl(
         "-a", f"start_urls={slow_site.url}", "-s", f"JOBDIR={jobdir}", data_dir=data_dir
@@ -90,8 +111,14 @@ def test_sigkill_then_resume_archives_every_entry_once(
     assert result.returncode == 0, result.stderr[-3000:]
     [snapshot] = list_snapshots(data_dir)
     assert snapshot.status == "complete" and snapshot.manifest["rows"] == PAGES * PER_PAGE
-    resumed = archiver.load(data_dir)[COMPARED].reset_index(drop=True)
+    rows = archiver.load(data_dir)
+    resumed = rows[COMPARED].reset_index(drop=True)
     assert resumed.equals(reference)
+    # Replayed pages keep the time they were fetched at, to the microsecond.
+    replayed = rows[rows["page_url"].isin(recorded)]
+    assert len(replayed) == len(recorded) * PER_PAGE
+    for page_url, fetched_at in replayed[["page_url", "fetched_at"]].itertuples(index=False):
+        assert fetched_at == pd.Timestamp(recorded[page_url])
     if journaled:
         assert f"({journaled} pages already read)" in result.stderr
     fetched = sum(n for path, n in slow_site.counts.items() if path != "/robots.txt") - before
@@ -159,3 +186,44 @@ def test_a_second_crawl_cannot_share_a_running_jobdir(slow_site, tmp_path) -> No
     finally:
         os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
+
+
+def test_a_jobdir_reused_after_a_publish_starts_a_new_snapshot(slow_site, reference, tmp_path):
+    data_dir, jobdir = tmp_path / "data", tmp_path / "job"
+    for _ in range(2):
+        result = run_crawl(
+            "-a", f"start_urls={slow_site.url}", "-s", f"JOBDIR={jobdir}", data_dir=data_dir
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+    first, second = list_snapshots(data_dir)
+    assert first.snapshot_id != second.snapshot_id
+    assert [first.manifest["rows"], second.manifest["rows"]] == [PAGES * PER_PAGE] * 2
+    assert "pages already read" not in result.stderr  # nothing replayed from the first
+    second_rows = archiver.load(data_dir, snapshot=second.snapshot_id)
+    assert second_rows[COMPARED].reset_index(drop=True).equals(reference)
+
+
+def test_a_jobdir_left_by_another_crawl_is_never_replayed(slow_site, tmp_path) -> None:
+    """Crawl B is killed with pages journaled; crawl A then takes the JOBDIR, is killed in
+    turn and resumed: A's snapshot holds A's pages only, each once."""
+    data_dir, jobdir = tmp_path / "data", tmp_path / "job"
+    other = f"{slow_site.url}page5.html"  # another listing: starts on page 5
+    for url in (other, slow_site.url):
+        process = start_crawl(url, data_dir, jobdir)
+        deadline = time.monotonic() + 60
+        while (journal_owner(jobdir) != url or journal_pages(jobdir) < 2) and (
+            time.monotonic() < deadline
+        ):
+            time.sleep(0.02)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+    result = run_crawl(
+        "-a", f"start_urls={slow_site.url}", "-s", f"JOBDIR={jobdir}", data_dir=data_dir
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "(2 pages already read)" in result.stderr
+    assert len(list_snapshots(data_dir)) == 1
+    rows = archiver.load(data_dir)
+    assert len(rows) == PAGES * PER_PAGE and rows["entry_id"].is_unique
+    assert set(rows["listing_url"]) == {slow_site.url}
+    assert rows["position"].tolist() == list(range(1, PAGES * PER_PAGE + 1))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -103,3 +104,32 @@ def test_row_count_mismatch_is_reported(tmp_path) -> None:
 )
 def test_status(reason: str, failed: int, rows: int, pages: int, status: str) -> None:
     assert snapshot_status(reason, failed, rows, pages) == status
+
+
+def test_the_manifest_is_written_and_synced_before_the_publishing_rename(tmp_path, monkeypatch):
+    """A reader that sees the snapshot directory must find its manifest in it."""
+    staged = StagedSnapshot(tmp_path, "s1")
+    staged.add(entry("s1", "First", 1))
+    staged.flush()
+    manifest = staged.base_manifest(staged.close_files()) | {"status": "complete"}
+    seen_at_rename = {}
+    real_rename = os.rename
+
+    def watching_rename(src, dst):
+        seen_at_rename["manifest"] = json.loads((Path(src) / "_meta/manifest.json").read_text())
+        real_rename(src, dst)
+
+    monkeypatch.setattr(os, "rename", watching_rename)
+    staged.publish(manifest)
+    assert seen_at_rename["manifest"]["snapshot_id"] == "s1"
+    assert seen_at_rename["manifest"]["status"] == "complete"
+
+
+def test_a_schema_that_differs_from_the_manifest_is_reported(tmp_path) -> None:
+    path = publish(tmp_path, "s1", [entry("s1", "First", 1)])
+    manifest_path = path / "_meta" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["schema"]["views"] = "string"
+    manifest_path.write_text(json.dumps(manifest))
+    problems = verify_snapshot(list_snapshots(tmp_path)[0])
+    assert problems == ["snapshot s1: entries.parquet schema differs from the manifest"]

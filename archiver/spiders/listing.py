@@ -367,5 +367,12 @@ class ListingSpider(scrapy.Spider):
         state = self.listings[request.meta["listing"]]
         value = failure.value
         response = getattr(value, "response", None)
-        reason = f"HTTP {response.status}" if response is not None else failure.getErrorMessage()
+        if response is None:
+            reason = failure.getErrorMessage()
+        elif 300 <= response.status < 400 and response.headers.get(b"Location"):
+            # Scrapy follows redirects only to http(s); say where this one pointed.
+            location = response.headers[b"Location"].decode("latin-1")
+            reason = f"HTTP {response.status}: redirect to {location} not followed"
+        else:
+            reason = f"HTTP {response.status}"
         self._fail(state, request.url, f"{type(value).__name__}: {reason}")
