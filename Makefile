@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: crawl test lint bench clean
+.PHONY: crawl test lint bench mutate clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -28,5 +28,11 @@ lint: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_export.py
 
+# Mutation testing of the core with mutmut (not part of `make test`; takes hours on 2 cores).
+# Results: `$(BIN)/mutmut results`, `$(BIN)/mutmut show NAME`; summary in benchmarks/MUTATION.md.
+mutate: $(VENV)/.installed
+	CI=true $(BIN)/mutmut run
+	$(BIN)/python benchmarks/mutation_summary.py
+
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache mutants

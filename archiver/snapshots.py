@@ -246,7 +246,11 @@ class StagedSnapshot:
 
 
 class SnapshotWriter:
-    """Scrapy extension: streams every scraped item into a staging snapshot and publishes it."""
+    """Scrapy extension: streams every scraped item into a staging snapshot and publishes it.
+
+    Signal handlers take ``**_``: Scrapy passes a handler only the arguments it names, unless
+    the handler is wrapped (a decorator, mutmut's trampolines) and names none.
+    """
 
     def __init__(self, crawler: Crawler, data_dir: Path) -> None:
         self.crawler = crawler
@@ -263,7 +267,7 @@ class SnapshotWriter:
         crawler.signals.connect(writer.spider_closed, signal=signals.spider_closed)
         return writer
 
-    def spider_opened(self, spider: Spider) -> None:
+    def spider_opened(self, spider: Spider, **_: Any) -> None:
         try:
             self.snapshot = StagedSnapshot(self.data_dir, spider.snapshot_id)
         except OSError as exc:
@@ -272,7 +276,7 @@ class SnapshotWriter:
             raise CloseSpider("snapshot_unwritable") from exc
         logger.info("snapshot %s: writing to %s", spider.snapshot_id, self.snapshot.path)
 
-    def item_scraped(self, item: Any, spider: Spider) -> None:
+    def item_scraped(self, item: Any, spider: Spider, **_: Any) -> None:
         if self.snapshot is None:
             return
         try:
@@ -302,7 +306,7 @@ class SnapshotWriter:
             self.snapshot.discard()
         self.snapshot = None
 
-    def spider_closed(self, spider: Spider, reason: str) -> None:
+    def spider_closed(self, spider: Spider, reason: str, **_: Any) -> None:
         if self.snapshot is None:
             return
         try:

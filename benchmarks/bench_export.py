@@ -75,7 +75,9 @@ def peak_memory(n: int) -> int:
         "import resource, sys; sys.path.insert(0, 'benchmarks'); import bench_export as b; "
         f"b.write_snapshot({n}); print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     return int(result.stdout.strip())
 
 
@@ -86,11 +88,17 @@ def main() -> None:
     snapshot = min(write_snapshot(n) for _ in range(3))
     baseline = min(write_baseline(n) for _ in range(3))
     out.write(f"entries: {n}\n")
-    out.write(f"snapshot (Parquet + JSONL + publish) vs stock JSONL exporter: {snapshot / baseline:.2f}x time\n")
-    out.write(f"snapshot throughput: {n / snapshot:,.0f} entries/s on this machine (indicative only)\n")
+    out.write(
+        f"snapshot (Parquet + JSONL + publish) vs stock JSONL exporter: {snapshot / baseline:.2f}x time\n"
+    )
+    out.write(
+        f"snapshot throughput: {n / snapshot:,.0f} entries/s on this machine (indicative only)\n"
+    )
     base_peak = peak_memory(10_000)
     for size in (10_000, 50_000, 200_000):
-        out.write(f"peak memory writing {size:>7,} entries: {peak_memory(size) / base_peak:.2f}x that of 10,000\n")
+        out.write(
+            f"peak memory writing {size:>7,} entries: {peak_memory(size) / base_peak:.2f}x that of 10,000\n"
+        )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -16,6 +17,8 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings as hypothesis_settings
+
+from tests.mutmut_hits import HITS_FILE
 
 # Property tests explore at random on a developer's machine and replay the same examples in
 # CI, so that main stays green for reasons that are in the code, not in the dice.
@@ -101,10 +104,53 @@ FAST = [
 ]  # fmt: skip
 
 
+def collecting_mutmut_stats() -> bool:
+    return os.environ.get("MUTANT_UNDER_TEST") == "stats" and HITS_FILE in os.environ
+
+
 def crawl_command(*args: str, data_dir: Path) -> list[str]:
     """``scrapy crawl listing ARGS`` with test timings, into ``data_dir``."""
-    command = [sys.executable, "-m", "scrapy", "crawl", "listing", *FAST]
+    runner = ["tests.mutmut_hits"] if collecting_mutmut_stats() else []
+    command = [sys.executable, "-m", *runner, "scrapy", "crawl", "listing", *FAST]
     return [*command, "-s", f"ARCHIVER_DATA_DIR={data_dir}", *args]
+
+
+# --- make mutate: crawl subprocesses report the functions they ran (tests/mutmut_hits.py) ---
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if os.environ.get("MUTANT_UNDER_TEST") == "stats":
+        hits = Path(tempfile.mkstemp(prefix="archiver-mutmut-hits-")[1])
+        os.environ[HITS_FILE] = str(hits)
+
+
+def _merge_mutmut_hits() -> None:
+    """Hand the functions crawl subprocesses ran to mutmut, as if this test had run them."""
+    if not collecting_mutmut_stats():
+        return
+    hits = Path(os.environ[HITS_FILE])
+    names = set(hits.read_text("utf-8").split())
+    hits.write_text("")
+    if names:
+        from mutmut.state import state
+
+        state()._stats.update(names)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item):
+    try:
+        return (yield)
+    finally:
+        _merge_mutmut_hits()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    try:
+        return (yield)
+    finally:
+        _merge_mutmut_hits()
 
 
 def run_crawl(

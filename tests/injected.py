@@ -6,6 +6,7 @@ Loaded by ``scrapy crawl`` through ``-s ITEM_PIPELINES=...`` in tests/test_fault
 from __future__ import annotations
 
 from archiver.items import ListingEntry
+from archiver.snapshots import SnapshotWriter
 
 
 class ExplodingPipeline:
@@ -24,3 +25,10 @@ class WrongTypePipeline:
         if item.title == "Post number 5":
             item.views = "many"  # type: ignore[assignment]
         return item
+
+
+class BrokenSnapshotWriter(SnapshotWriter):
+    """A snapshot writer that fails as it publishes, as a bug in it would."""
+
+    def spider_closed(self, spider, reason, **_):
+        raise RuntimeError("injected bug in the snapshot writer")

@@ -538,3 +538,13 @@ def test_an_error_while_making_a_row_fails_its_page(site, tmp_path, pipeline, re
     assert frame["position"].tolist() == [1, 2, 3, 4, 6]  # every other row is kept
     jsonl = snapshot.path / "_meta" / "entries.jsonl"
     assert len(jsonl.read_text("utf-8").splitlines()) == 5  # the two files agree
+
+
+def test_a_crawl_that_publishes_nothing_never_exits_0(site, tmp_path) -> None:
+    extensions = json.dumps(
+        {"archiver.snapshots.SnapshotWriter": None, "tests.injected.BrokenSnapshotWriter": 500}
+    )
+    s = site(two_pages())
+    result, snapshot = crawl_site(s, tmp_path / "data", "-s", f"EXTENSIONS={extensions}")
+    assert result.returncode == 1 and snapshot is None
+    assert "the crawl ended without publishing a snapshot" in result.stderr

@@ -50,7 +50,14 @@ class Command(ScrapyCrawlCommand):
             return
         stats = crawler.stats
         status = stats.get_value("archiver/snapshot/status") if stats else None
-        if status is None:  # snapshots off (-s ARCHIVER_SNAPSHOTS=0) or not published
+        if status is None and self.settings.getbool("ARCHIVER_SNAPSHOTS", True):
+            # Snapshots were on, yet none was published: never let a scheduler read that as
+            # success. Say so, unless the writer already said why.
+            if not stats.get_value("archiver/snapshot/error"):
+                sys.stderr.write("scrapy: error: the crawl ended without publishing a snapshot\n")
+            self.exitcode = 1
+            return
+        if status is None:  # snapshots off (-s ARCHIVER_SNAPSHOTS=0)
             self.exitcode = 0 if stats and stats.get_value("finish_reason") == "finished" else 1
             return
         self.exitcode = EXIT_CODES.get(status, 1)

@@ -351,7 +351,7 @@ class ListingSpider(scrapy.Spider):
         self.crawler.stats.inc_value(f"archiver/pages/error/{type(exc).__name__}")
         self.record_failure(url, listing, f"error while reading the page: {describe(exc)}")
 
-    def item_failed(self, item: Any, response: Response | None, spider: Any, failure: Failure):
+    def item_failed(self, item: Any, response: Response | None, failure: Failure, **_: Any) -> None:
         """``item_error``: a pipeline raised on one entry (DropItem is not an error)."""
         url = getattr(item, "page_url", None) or (response.url if response else "?")
         position = getattr(item, "position", "?")

@@ -1,0 +1,63 @@
+"""Summarise the last ``mutmut run`` (``make mutate``): score per module and every survivor.
+
+Reads mutmut's own result files under ``mutants/``; prints Markdown for benchmarks/MUTATION.md.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+KILLED = {1, 3, 37}  # mutmut: tests failed, pytest internal error, caught by type check
+TIMEOUT = {24, 36, 152, 255, -24}
+
+
+def main(root: Path = Path("mutants")) -> int:
+    metas = sorted(root.glob("archiver/**/*.py.meta"))
+    if not metas:
+        sys.stderr.write("no mutmut results under mutants/: run `make mutate` first\n")
+        return 1
+    lines = [
+        "| module | mutants | killed | timeout | survived | no tests | score |",
+        "|" + " --- |" * 7,
+    ]
+    survivors: list[str] = []
+    totals: Counter[str] = Counter()
+    for meta in metas:
+        codes = json.loads(meta.read_text())["exit_code_by_key"]
+        counts = Counter(
+            "killed"
+            if c in KILLED
+            else "timeout"
+            if c in TIMEOUT
+            else "survived"
+            if c == 0
+            else "no tests"
+            if c in (5, 33)
+            else "other"
+            for c in codes.values()
+        )
+        survivors += [name for name, code in codes.items() if code == 0]
+        totals.update(counts | {"mutants": len(codes)})
+        module = meta.relative_to(root).as_posix().removesuffix(".meta")
+        checked = len(codes) - counts["other"]
+        score = (counts["killed"] + counts["timeout"]) / checked if checked else 0
+        lines.append(
+            f"| {module} | {len(codes)} | {counts['killed']} | {counts['timeout']} | "
+            f"{counts['survived']} | {counts['no tests']} | {score:.1%} |"
+        )
+    checked = totals["mutants"] - totals["other"]
+    score = (totals["killed"] + totals["timeout"]) / checked if checked else 0
+    lines.append(
+        f"| **all** | {totals['mutants']} | {totals['killed']} | {totals['timeout']} | "
+        f"{totals['survived']} | {totals['no tests']} | **{score:.1%}** |"
+    )
+    sys.stdout.write("\n".join(lines) + "\n\nSurvivors:\n\n")
+    sys.stdout.write("".join(f"- `{name}`\n" for name in sorted(survivors)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,31 @@
+"""Run ``python -m tests.mutmut_hits MODULE ARGS...`` as ``python -m MODULE ARGS...`` and, as
+it exits, tell mutmut which of archiver's functions it ran.
+
+Only used by ``make mutate``. mutmut learns which tests reach which function by recording
+calls inside the test process; a crawl test runs ``scrapy crawl`` in a subprocess, exactly as
+a user does, so without this the spider, journal, middlewares and snapshot writer would look
+untested and their mutants would never meet the crawl tests that kill them. The mutants
+themselves need nothing: the subprocess inherits ``MUTANT_UNDER_TEST`` and runs the mutant.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import runpy
+import sys
+
+HITS_FILE = "ARCHIVER_MUTMUT_HITS"
+
+
+def _write_hits() -> None:
+    from mutmut.state import state
+
+    with open(os.environ[HITS_FILE], "a", encoding="utf-8") as handle:
+        handle.writelines(f"{name}\n" for name in state()._stats)
+
+
+if __name__ == "__main__":
+    atexit.register(_write_hits)
+    sys.argv = sys.argv[1:]
+    runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
