@@ -8,25 +8,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import urllib.request
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
-from urllib.parse import urlsplit
+from typing import TextIO
 
-from archiver import PROJECT_URL, __version__
-from archiver.dates import page_time, parse_age
-from archiver.errors import ArchiverError, Rejected
-from archiver.exporters import iso_utc
-from archiver.pipelines.counts import extra_counts
-from archiver.pipelines.identity import make_entry_id
-from archiver.pipelines.text import clean_text
-from archiver.pipelines.views import parse_count
-from archiver.profiles import CONTRACT_FIELDS, detect_profile, resolve_profile
+from archiver import __version__
+from archiver.errors import ArchiverError
 from archiver.snapshots import list_snapshots, verify_snapshot
-
-CHECK_MAX_BYTES = 8 * 1024 * 1024
 
 
 def _out(stream: TextIO, text: str = "") -> None:
@@ -109,85 +97,15 @@ def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
     return 1 if problems else 0
 
 
-def _read_page(target: str) -> tuple[str, str, datetime]:
-    """(page_url, html, page_time) for a local file or an http(s) URL."""
-    scheme = urlsplit(target).scheme
-    if scheme in ("http", "https"):
-        request = urllib.request.Request(
-            target, headers={"User-Agent": f"archiver/{__version__} (+{PROJECT_URL})"}
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            body = response.read(CHECK_MAX_BYTES + 1)
-            if len(body) > CHECK_MAX_BYTES:
-                raise ArchiverError(f"{target}: larger than {CHECK_MAX_BYTES} bytes")
-            charset = response.headers.get_content_charset() or "utf-8"
-            when = page_time(response.headers.get("Date"), datetime.now(UTC))
-            return response.geturl(), body.decode(charset, errors="replace"), when
-    path = Path(target.removeprefix("file://")) if scheme in ("", "file") else None
-    if path is None or not path.is_file():
-        raise ArchiverError(f"{target}: not an http(s) URL or a readable file")
-    return (
-        path.resolve().as_uri(),
-        path.read_text(encoding="utf-8", errors="replace"),
-        datetime.now(UTC),
-    )
-
-
-def check_profile(spec: str, target: str) -> dict[str, Any]:
-    """What ``spec`` extracts from one page, normalised as a crawl would."""
-    from parsel import Selector
-
-    candidates = resolve_profile(spec)
-    page_url, html, rendered = _read_page(target)
-    selector = Selector(text=html, base_url=page_url)
-    profile = detect_profile(candidates, selector, page_url)
-    page = profile.extract(selector, page_url)
-    entries = []
-    for raw in page.entries:
-        fields = {name: clean_text(value) for name, value in raw.items()}
-        entry: dict[str, Any] = {
-            CONTRACT_FIELDS.get(name, name): value for name, value in fields.items()
-        }
-        entry["missing"] = sorted(
-            name for name, query in profile.fields.items() if query and not raw.get(name)
-        )
-        entry["entry_id"] = make_entry_id(
-            fields.get("url"), fields.get("source"), fields.get("title")
-        )
-        if fields.get("age"):
-            try:
-                earliest, latest = parse_age(fields["age"], rendered, profile.date_order)  # type: ignore[arg-type]
-                entry["published"] = [iso_utc(earliest), iso_utc(latest)]
-            except Rejected as rejected:
-                entry["published"] = f"rejected: {rejected.reason}"
-        numbers, reasons = extra_counts(
-            {k: v for k, v in fields.items() if v and k in profile.extra_fields}, profile.counts
-        )
-        if profile.counts:
-            entry["counts"] = numbers | {k: f"rejected: {r}" for k, r in reasons.items()}
-        if fields.get("views"):
-            try:
-                entry["views"] = parse_count(fields["views"])
-            except Rejected as rejected:
-                entry["views"] = f"rejected: {rejected.reason}"
-        entries.append(entry)
-    return {
-        "profile": profile.name,
-        "page_url": page_url,
-        "page_time": iso_utc(rendered),
-        "entries": entries,
-        "next": page.next_url,
-        "announced_total": page.total,
-        "pattern_unmatched": page.unmatched,
-    }
-
-
 def cmd_profile_check(args: argparse.Namespace, out: TextIO) -> int:
+    from archiver.check import check_profile
+
     report = check_profile(args.profile, args.target)
     if args.json:
         _out(out, json.dumps(report, indent=2, ensure_ascii=False))
         return 0 if report["entries"] else 1
     _out(out, f"profile {report['profile']} on {report['page_url']}")
+    _out(out, f"page time: {report['page_time']} (from {report['page_time_source']})")
     _out(out, f"entries: {len(report['entries'])}   announced total: {report['announced_total']}")
     for number, entry in enumerate(report["entries"], start=1):
         _out(out, f"\n#{number} {entry.get('title')}")
@@ -200,7 +118,34 @@ def cmd_profile_check(args: argparse.Namespace, out: TextIO) -> int:
     _out(out, f"\nnext: {report['next'] or '(none: last page)'}")
     for name, count in report["pattern_unmatched"].items():
         _out(out, f"warning: pattern for {name!r} did not match {count} time(s)")
+    for failure in report["failed"]:
+        _out(out, f"warning: {failure['url']}: {failure['reason']}")
     return 0 if report["entries"] else 1
+
+
+def cmd_reparse(args: argparse.Namespace, out: TextIO) -> int:
+    from archiver import reparse
+
+    sources = reparse.select(args.data_dir, args.snapshot, args.all, args.listing)
+    jobs = [reparse.plan(args.data_dir, source, args.profile) for source in sources]
+    width = len(str(len(jobs)))
+
+    def progress(number: int, job: reparse.Job) -> None:
+        result = job.result
+        line = (
+            f"[{number:>{width}}/{len(jobs)}] {job.source.snapshot_id} -> {job.snapshot_id}: "
+            f"{result['status']}, {result.get('rows', 0)} rows"
+        )
+        if result.get("error"):
+            line += f" ({result['error']})"
+        _out(out, line)
+        out.flush()
+
+    done = reparse.run(jobs, progress)
+    statuses = {job.result.get("status", "failed") for job in done}
+    if len(done) < len(jobs):
+        _out(sys.stderr, f"archiver: stopped after {len(done)} of {len(jobs)} snapshots")
+    return 1 if "failed" in statuses else 3 if statuses != {"complete"} else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -235,6 +180,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="check every snapshot against its manifest (exit 1 on damage)",
     )
     p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser(
+        "reparse",
+        parents=[common],
+        help="rebuild a snapshot offline from its WARC files (a new, derived snapshot)",
+        description="Read a snapshot's pages again from its WARC files alone, with the "
+        "profile it was crawled with or another one, and publish the rows as a new snapshot "
+        "(its manifest says derived_from). Exit 0 when every new snapshot is complete, "
+        "3 when one is partial, 1 when one failed.",
+    )
+    p.add_argument("snapshot", nargs="?", help="the snapshot id to read again")
+    p.add_argument("--all", action="store_true", help="every original snapshot (not derived)")
+    p.add_argument("--listing", metavar="URL", help="with --all: only snapshots of this start URL")
+    p.add_argument(
+        "--profile",
+        metavar="NAME|PATH",
+        help="read with this profile (default: the ones stored with the snapshot)",
+    )
+    p.set_defaults(func=cmd_reparse)
 
     p = sub.add_parser("profile", help="work with site profiles")
     profile_sub = p.add_subparsers(dest="profile_command", required=True, metavar="ACTION")

@@ -6,6 +6,7 @@ snapshots; ``published`` narrows each entry's publication interval using every o
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -14,37 +15,93 @@ import pyarrow.parquet as pq
 
 from archiver.errors import ArchiverError
 from archiver.items import SCHEMA
-from archiver.snapshots import PARQUET_FILE, SnapshotInfo, list_snapshots
+from archiver.snapshots import PARQUET_FILE, SnapshotInfo, list_snapshots, root_id
 
 _PANDAS_TYPES = {pa.int64(): pd.Int64Dtype(), pa.int32(): pd.Int32Dtype()}
 
 
-def _select(data_dir: str | Path, snapshot: str | None) -> list[SnapshotInfo]:
-    snapshots = [s for s in list_snapshots(data_dir) if (s.path / PARQUET_FILE).is_file()]
-    if snapshot is None:
-        return snapshots
-    chosen = [s for s in snapshots if s.snapshot_id == snapshot]
-    if not chosen:
-        raise ArchiverError(f"snapshot {snapshot!r} not found under {data_dir}")
-    return chosen
+class DamagedSnapshotWarning(UserWarning):
+    """A snapshot was left out of a load because its files are damaged."""
 
 
-def read_table(data_dir: str | Path = "data", snapshot: str | None = None) -> pa.Table:
+def _select(
+    data_dir: str | Path, snapshot: str | None, readings: str = "latest"
+) -> list[SnapshotInfo]:
+    """The snapshots a load reads. A snapshot re-read by ``archiver reparse`` is one capture
+    read twice: with ``readings="latest"`` only its newest reading is taken, so no entry is
+    counted twice; ``"all"`` takes every snapshot."""
+    if readings not in ("latest", "all"):
+        raise ArchiverError(f"readings={readings!r}: 'latest' or 'all'")
+    snapshots = list_snapshots(data_dir)
+    if snapshot is not None:
+        chosen = [s for s in snapshots if s.snapshot_id == snapshot]
+        if not chosen:
+            raise ArchiverError(f"snapshot {snapshot!r} not found under {data_dir}")
+        return chosen
+    if readings == "latest":
+        newest = {root_id(s.snapshot_id): s for s in snapshots}  # ids sort in time order
+        snapshots = [s for s in snapshots if newest[root_id(s.snapshot_id)] is s]
+    return snapshots
+
+
+class _Damaged(Exception):
+    pass
+
+
+def _read_checked(info: SnapshotInfo) -> pa.Table:
+    """A snapshot's Parquet rows, read with its page checksums verified and its footer
+    held against the manifest (row count, schema): damage is never read as data."""
+    if info.status == "damaged":
+        raise _Damaged("its manifest is unreadable")
+    path = info.path / PARQUET_FILE
+    try:
+        table = pq.read_table(path, page_checksum_verification=True)
+    except (OSError, pa.ArrowException) as exc:
+        first_line = (str(exc).strip() or "unreadable").splitlines()[0]
+        raise _Damaged(first_line) from exc
+    rows = info.manifest.get("rows")
+    if rows is not None and table.num_rows != rows:
+        raise _Damaged(f"{table.num_rows} rows where the manifest says {rows}")
+    recorded = info.manifest.get("schema")
+    if recorded and {f.name: str(f.type) for f in table.schema} != recorded:
+        raise _Damaged("its columns differ from the manifest")
+    return table
+
+
+def read_table(
+    data_dir: str | Path = "data",
+    snapshot: str | None = None,
+    *,
+    readings: str = "latest",
+    skip_damaged: bool = False,
+) -> pa.Table:
     """Every selected snapshot's rows as one Arrow table.
 
     Files written by older or newer versions are read against the union of their schemas,
     so a column one snapshot lacks comes back as nulls and no snapshot's column is dropped.
+    A damaged snapshot stops the load with an error naming it, or, with ``skip_damaged``,
+    is left out with a ``DamagedSnapshotWarning``.
     """
-    snapshots = _select(data_dir, snapshot)
-    if not snapshots:
-        return SCHEMA.empty_table()
+    snapshots = _select(data_dir, snapshot, readings)
     parts = []
     for info in snapshots:
-        table = pq.read_table(info.path / PARQUET_FILE)
+        try:
+            table = _read_checked(info)
+        except _Damaged as damage:
+            message = (
+                f"snapshot {info.snapshot_id} is damaged ({damage}); "
+                f"`archiver verify --data-dir {data_dir}` says what is wrong"
+            )
+            if not skip_damaged:
+                raise ArchiverError(message) from None
+            warnings.warn(f"{message}; left out of this load", DamagedSnapshotWarning, 2)
+            continue
         if "snapshot_id" not in table.column_names:  # the partition key, not in the file
             ids = pa.array([info.snapshot_id] * table.num_rows, pa.string())
             table = table.append_column("snapshot_id", ids)
         parts.append(table)
+    if not parts:
+        return SCHEMA.empty_table()
     table = pa.concat_tables(parts, promote_options="permissive").replace_schema_metadata(None)
     for field in SCHEMA:
         if field.name not in table.column_names:  # a column older snapshots never had
@@ -58,12 +115,24 @@ def to_pandas(table: pa.Table) -> pd.DataFrame:
     return table.to_pandas(types_mapper=_PANDAS_TYPES.get)
 
 
-def load(data_dir: str | Path = "data", snapshot: str | None = None) -> pd.DataFrame:
-    """Every snapshot's rows (or one snapshot's), typed as in the contract."""
-    return to_pandas(read_table(data_dir, snapshot))
+def load(
+    data_dir: str | Path = "data",
+    snapshot: str | None = None,
+    *,
+    readings: str = "latest",
+    skip_damaged: bool = False,
+) -> pd.DataFrame:
+    """Every snapshot's rows (or one snapshot's), typed as in the contract.
+
+    ``readings="latest"``: of a capture re-read with ``archiver reparse``, only the newest
+    reading (``"all"``: every snapshot). ``skip_damaged=True``: a damaged snapshot is left
+    out with a warning instead of stopping the load, so one bad day does not block a year.
+    """
+    table = read_table(data_dir, snapshot, readings=readings, skip_damaged=skip_damaged)
+    return to_pandas(table)
 
 
-def _coverage(data_dir: str | Path) -> pd.DataFrame:
+def _coverage(snapshots: list[SnapshotInfo]) -> pd.DataFrame:
     """(snapshot_id, scope) for every complete snapshot and each listing it crawled whole.
 
     A scope is a start URL; snapshots and rows written before ``listing_url`` existed fall
@@ -71,7 +140,7 @@ def _coverage(data_dir: str | Path) -> pd.DataFrame:
     """
     rows = [
         {"snapshot_id": s.snapshot_id, "scope": scope}
-        for s in list_snapshots(data_dir)
+        for s in snapshots
         if s.status == "complete"
         for scope in {*s.manifest.get("start_urls", []), *s.manifest.get("sources", [])}
     ]
@@ -98,7 +167,7 @@ def history(data_dir: str | Path = "data") -> pd.DataFrame:
     )
     latest = seen.drop_duplicates("entry_id", keep="last")
     candidates = latest[["entry_id", "source", "title", "scope"]].merge(
-        _coverage(data_dir), on="scope"
+        _coverage(_select(data_dir, None)), on="scope"
     )
     missing = candidates.merge(
         seen[["entry_id", "snapshot_id"]],
@@ -178,7 +247,7 @@ def diff(data_dir: str | Path = "data", a: str | None = None, b: str | None = No
     ``new``: listed in b, not in a; ``vanished``: listed in a, not in b; ``changed``: in both,
     with a different title, URL, summary or view count (``changes`` maps field -> [a, b]).
     """
-    ids = [s.snapshot_id for s in list_snapshots(data_dir)]
+    ids = [s.snapshot_id for s in _select(data_dir, None)]
     if a is None and b is None:
         if len(ids) < 2:
             raise ArchiverError(f"diff needs two snapshots; {data_dir} has {len(ids)}")

@@ -212,18 +212,56 @@ def parse_age(text: str, page_time: datetime, order: DateOrder = "mdy") -> Inter
     return Interval(interval.earliest, min(interval.latest, page_time))
 
 
-def page_time(date_header: str | bytes | None, fetched_at: datetime) -> datetime:
-    """The page's own time: its HTTP ``Date`` header when valid, else the fetch time.
+class PageTime(NamedTuple):
+    """The time a page was rendered, and where that was learnt: ``page`` (the page states
+    it, ``[page] time``), ``date_header`` (HTTP ``Date``) or ``fetched_at``."""
 
-    A page cannot have been rendered after it was fetched, so a Date far in the future is a
-    wrong server clock, not the page's time; a past Date (a cache, a replay) is kept.
-    """
-    if date_header:
-        text = date_header.decode("latin-1") if isinstance(date_header, bytes) else date_header
+    time: datetime
+    source: str
+
+
+def stated_time(text: str | None) -> datetime | None:
+    """A time a page states about itself: ISO 8601 (``2025-10-15T12:00:00Z``) or an HTTP/RFC
+    2822 date, with its zone. A time without a zone could be any of 26 hours: None."""
+    if not text or not text.strip():
+        return None
+    text = text.strip()
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
         try:
-            parsed = parsedate_to_datetime(text)
+            moment = parsedate_to_datetime(text)
         except (TypeError, ValueError, IndexError):
-            return fetched_at
-        if parsed.tzinfo is not None and parsed <= fetched_at + _CLOCK_SKEW:
-            return parsed.astimezone(UTC)
-    return fetched_at
+            return None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        return None
+    return moment.astimezone(UTC)
+
+
+def _http_date(date_header: str | bytes | None) -> datetime | None:
+    if not date_header:
+        return None
+    text = date_header.decode("latin-1") if isinstance(date_header, bytes) else date_header
+    try:
+        parsed = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo is not None else None
+
+
+def page_time(
+    date_header: str | bytes | None, fetched_at: datetime, stated: str | None = None
+) -> PageTime:
+    """The page's own time: the time it states (``[page] time``), else its HTTP ``Date``
+    header, else the fetch time.
+
+    A saved page, a replayed archive or an aggregator that prints "generated at" knows its
+    time better than today's ``Date``. A page cannot have been rendered after it was
+    fetched, so a time in the future is a wrong clock, not the page's time; a past time (a
+    cache, a replay, a saved page) is kept.
+    """
+    latest = fetched_at + _CLOCK_SKEW
+    for moment, source in ((stated_time(stated), "page"), (_http_date(date_header), "date_header")):
+        if moment is not None and moment <= latest:
+            return PageTime(moment, source)
+    return PageTime(fetched_at, "fetched_at")

@@ -80,8 +80,13 @@ class ParquetExporter(BaseItemExporter):
         self.rejected: list[tuple[Any, Exception]] = []
 
     def start_exporting(self) -> None:
+        # Page checksums let every reader (archiver.load) notice a changed byte.
         self._writer = pq.ParquetWriter(
-            self.file, self.schema, compression="zstd", write_statistics=True
+            self.file,
+            self.schema,
+            compression="zstd",
+            write_statistics=True,
+            write_page_checksum=True,
         )
 
     def export_item(self, item: Any) -> None:

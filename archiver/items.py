@@ -45,9 +45,15 @@ class ListingEntry:
     extra: dict[str, str] = field(default_factory=dict)
     # Those of the extra fields the profile declares as counts, as numbers (name -> int).
     counts: dict[str, int] = field(default_factory=dict)
+    # The evidence: the WARC response record the row was read from, and its file (relative
+    # to the snapshot directory). None when the crawl kept no WARC (ARCHIVER_WARC=False).
+    warc_record_id: str | None = None
+    warc_filename: str | None = None
     # Hints from the profile for the pipelines; not columns (exporters write only COLUMNS).
     date_order: str = field(default="mdy", repr=False, compare=False)
     count_fields: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    # Why a printed value could not be read (field -> reason), for `archiver profile check`.
+    rejected: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
 
 # Column order is the order users see in pandas; it follows the contract's table.
@@ -71,6 +77,8 @@ SCHEMA = pa.schema(
         pa.field("page_time", UTC_TIMESTAMP, nullable=False),
         pa.field("extra", pa.map_(pa.string(), pa.string())),
         pa.field("counts", pa.map_(pa.string(), pa.int64())),
+        pa.field("warc_record_id", pa.string()),
+        pa.field("warc_filename", pa.string()),
     ]
 )
 

@@ -42,6 +42,9 @@ DOWNLOADER_MIDDLEWARES = {
     "archiver.middlewares.robots.StrictRobotsTxtMiddleware": 100,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "archiver.middlewares.retry.BackoffRetryMiddleware": 550,
+    # Next to the downloader: sees each response as received, before decompression,
+    # redirects and retries, and keeps it as evidence (WARC).
+    "archiver.middlewares.capture.CaptureMiddleware": 880,
 }
 SPIDER_MIDDLEWARES = {
     # Closest to the spider, so an exception in a callback is turned into a failed page.
@@ -74,6 +77,10 @@ FEED_EXPORT_ENCODING = "utf-8"
 # "data" beside scrapy.cfg, wherever in the project the crawl is started from.
 ARCHIVER_DATA_DIR = str(project_data_dir())
 ARCHIVER_SNAPSHOTS = True
+# Keep every response of the crawl as evidence, in WARC files inside the snapshot.
+ARCHIVER_WARC = True
+# Set by `archiver reparse`: the snapshot directory whose WARC files answer every request.
+ARCHIVER_REPLAY = ""
 # A safety net against endless pagination (a "next" link that always yields a new URL).
 ARCHIVER_MAX_PAGES = 1000
 

@@ -36,11 +36,15 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider, NotConfigured
 from scrapy.utils.conf import closest_scrapy_cfg
 from scrapy.utils.defer import deferred_from_coro
+from scrapy.utils.job import job_dir
 
 from archiver import __version__
 from archiver.errors import ArchiverError
 from archiver.exporters import JsonLinesExporter, ParquetExporter, iso_utc
 from archiver.items import PARTITIONED_SCHEMA
+from archiver.warc import WARC_FOLDER, Capture, Exchange, WarcWriter
+from archiver.warc import files as warc_files
+from archiver.warc import verify_file as verify_warc_file
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +55,7 @@ PARTITION = "snapshot_id="
 PARQUET_FILE = "entries.parquet"
 JSONL_FILE = "_meta/entries.jsonl"
 MANIFEST_FILE = "_meta/manifest.json"
+PROFILES_FOLDER = "_meta/profiles"
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
 
 
@@ -73,6 +78,11 @@ def check_snapshot_id(snapshot_id: str) -> str:
     return snapshot_id
 
 
+def root_id(snapshot_id: str) -> str:
+    """The capture a snapshot belongs to: a reparse's id is ``<original id>.<its own id>``."""
+    return snapshot_id.split(".", 1)[0]
+
+
 def snapshot_dir(data_dir: str | Path, snapshot_id: str) -> Path:
     return Path(data_dir) / SNAPSHOTS / f"{PARTITION}{check_snapshot_id(snapshot_id)}"
 
@@ -91,6 +101,17 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _link_evidence(source: Path, target: Path) -> None:
+    """Give ``target`` the WARC files of ``source``: hard links (no extra space, and the
+    original may be pruned without harm), or copies across filesystems."""
+    target.mkdir(parents=True, exist_ok=True)
+    for path in warc_files(source):
+        try:
+            os.link(path, target / path.name)
+        except OSError:
+            shutil.copy2(path, target / path.name)
 
 
 def _close_synced(handle: BinaryIO) -> None:
@@ -147,7 +168,21 @@ class StagedSnapshot:
     snapshots exactly as a crawl does.
     """
 
-    def __init__(self, data_dir: str | Path, snapshot_id: str) -> None:
+    def __init__(
+        self,
+        data_dir: str | Path,
+        snapshot_id: str,
+        *,
+        resume: bool = False,
+        warc: bool = False,
+        warc_info: dict[str, str] | None = None,
+        evidence_from: Path | None = None,
+    ) -> None:
+        """``resume``: a killed run of this snapshot is being resumed; its WARC files are
+        kept (the journal's rows point into them) and the data files are rebuilt.
+        ``warc``: capture the crawl's responses (``capture``). ``evidence_from``: a
+        published snapshot whose WARC files are this one's evidence too (a reparse); they
+        are hard-linked, not copied, where the filesystem allows."""
         self.data_dir = Path(data_dir)
         self.snapshot_id = check_snapshot_id(snapshot_id)
         self.path = self.data_dir / STAGING / snapshot_id
@@ -159,9 +194,11 @@ class StagedSnapshot:
         (self.data_dir / SNAPSHOTS).mkdir(parents=True, exist_ok=True)
         if self.target.exists():
             raise FileExistsError(f"snapshot {snapshot_id} already exists at {self.target}")
-        if self.path.exists():  # left by a killed run of this same snapshot: rebuilt whole
-            shutil.rmtree(self.path)
-        (self.path / "_meta").mkdir(parents=True, exist_ok=False)
+        if self.path.exists():  # left by a killed run of this same snapshot
+            for child in self.path.iterdir():
+                if not (resume and child.name == WARC_FOLDER):
+                    shutil.rmtree(child) if child.is_dir() else child.unlink()
+        (self.path / "_meta").mkdir(parents=True, exist_ok=True)
         self.files: dict[str, BinaryIO] = {
             PARQUET_FILE: (self.path / PARQUET_FILE).open("xb"),
             JSONL_FILE: (self.path / JSONL_FILE).open("xb"),
@@ -170,10 +207,28 @@ class StagedSnapshot:
         self.jsonl = JsonLinesExporter(self.files[JSONL_FILE])
         self.parquet.start_exporting()
         self.jsonl.start_exporting()
+        self.warc: WarcWriter | None = None
+        if warc:
+            info = {"isPartOf": snapshot_id, **(warc_info or {})}
+            self.warc = WarcWriter(self.path / WARC_FOLDER, snapshot_id, info=info)
+        if evidence_from is not None:
+            _link_evidence(evidence_from / WARC_FOLDER, self.path / WARC_FOLDER)
+
+    def capture(self, exchange: Exchange, *, sync: bool = False) -> Capture | None:
+        """Write one exchange to the WARC files; ``sync`` makes it durable at once (a
+        journal is about to name it). None when this snapshot keeps no WARC."""
+        if self.warc is None:
+            return None
+        capture = self.warc.capture(exchange)
+        if sync:
+            self.warc.sync()
+        return capture
 
     def discard(self) -> None:
         """Drop the unpublished files; nothing was ever visible as a snapshot."""
         self.parquet.abort()
+        if self.warc is not None:
+            self.warc.abort()
         for handle in self.files.values():
             with contextlib.suppress(OSError):
                 handle.close()
@@ -201,15 +256,18 @@ class StagedSnapshot:
         return rejected
 
     def close_files(self) -> dict[str, dict[str, Any]]:
-        """Finish and sync the data files; return what the manifest records of them.
-        Rows still buffered must be flushed first (``flush``)."""
+        """Finish and sync the data and WARC files; return what the manifest records of
+        each (checksum, size; rows for the data files). Rows still buffered must be
+        flushed first (``flush``)."""
         if self._pending:
             raise RuntimeError("close_files() with rows not yet flushed")
         self.parquet.finish_exporting()
         self.jsonl.finish_exporting()
         for handle in self.files.values():
             _close_synced(handle)
-        return {
+        if self.warc is not None:
+            self.warc.close()
+        files = {
             name: {
                 "sha256": sha256_file(self.path / name),
                 "bytes": (self.path / name).stat().st_size,
@@ -217,6 +275,12 @@ class StagedSnapshot:
             }
             for name in (PARQUET_FILE, JSONL_FILE)
         }
+        for path in warc_files(self.path / WARC_FOLDER):
+            name = path.relative_to(self.path).as_posix()
+            files[name] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
+        if (self.path / WARC_FOLDER).is_dir():
+            _fsync_dir(self.path / WARC_FOLDER)
+        return files
 
     def publish(self, manifest: dict[str, Any]) -> Path:
         """Write the manifest last, sync, and move the directory into ``snapshots/``."""
@@ -246,7 +310,8 @@ class StagedSnapshot:
 
 
 class SnapshotWriter:
-    """Scrapy extension: streams every scraped item into a staging snapshot and publishes it.
+    """Scrapy extension: streams every scraped item into a staging snapshot, keeps the
+    crawl's evidence (``capture``, called by ``CaptureMiddleware``) and publishes both.
 
     Signal handlers take ``**_``: Scrapy passes a handler only the arguments it names, unless
     the handler is wrapped (a decorator, mutmut's trampolines) and names none.
@@ -256,6 +321,11 @@ class SnapshotWriter:
         self.crawler = crawler
         self.data_dir = data_dir
         self.snapshot: StagedSnapshot | None = None
+        settings = crawler.settings
+        self.replay_from = settings.get("ARCHIVER_REPLAY") or None
+        self.warc = settings.getbool("ARCHIVER_WARC", True) and not self.replay_from
+        # With a JOBDIR, a page's record must be durable before the journal names it.
+        self.sync = bool(job_dir(settings))
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SnapshotWriter:
@@ -267,14 +337,46 @@ class SnapshotWriter:
         crawler.signals.connect(writer.spider_closed, signal=signals.spider_closed)
         return writer
 
+    @staticmethod
+    def of(crawler: Crawler) -> SnapshotWriter | None:
+        """The crawl's snapshot writer, if snapshots are on."""
+        extensions = getattr(crawler, "extensions", None)
+        for extension in getattr(extensions, "middlewares", ()):
+            if isinstance(extension, SnapshotWriter):
+                return extension
+        return None
+
     def spider_opened(self, spider: Spider, **_: Any) -> None:
         try:
-            self.snapshot = StagedSnapshot(self.data_dir, spider.snapshot_id)
+            self.snapshot = StagedSnapshot(
+                self.data_dir,
+                spider.snapshot_id,  # type: ignore[attr-defined]
+                resume=bool(getattr(spider, "resumed", False)),
+                warc=self.warc,
+                warc_info={
+                    "robots": "obey" if self.crawler.settings.getbool("ROBOTSTXT_OBEY") else "",
+                    "http-header-user-agent": self.crawler.settings.get("USER_AGENT", ""),
+                },
+                evidence_from=Path(self.replay_from) if self.replay_from else None,
+            )
         except OSError as exc:
             logger.error("cannot write snapshots under %s: %s", self.data_dir, exc)
             self.crawler.stats.set_value("archiver/snapshot/error", str(exc))
             raise CloseSpider("snapshot_unwritable") from exc
-        logger.info("snapshot %s: writing to %s", spider.snapshot_id, self.snapshot.path)
+        logger.info("snapshot %s: writing to %s", self.snapshot.snapshot_id, self.snapshot.path)
+
+    def capture(self, exchange: Exchange) -> Capture | None:
+        """Keep one response as evidence; its record id and file, or None."""
+        if self.snapshot is None:
+            return None
+        try:
+            return self.snapshot.capture(exchange, sync=self.sync)
+        except OSError as exc:  # disk full: as for rows, stop and publish nothing
+            self._abandon(f"cannot write snapshot {self.snapshot.snapshot_id}: {exc}")
+            deferred_from_coro(
+                self.crawler.engine.close_spider_async(reason="snapshot_write_failed")  # type: ignore[union-attr]
+            )
+            return None
 
     def item_scraped(self, item: Any, spider: Spider, **_: Any) -> None:
         if self.snapshot is None:
@@ -311,6 +413,7 @@ class SnapshotWriter:
             return
         try:
             self._report(spider, self.snapshot.flush())
+            self._store_profiles(spider)
             files = self.snapshot.close_files()
         except OSError as exc:
             self._abandon(f"cannot write snapshot {self.snapshot.snapshot_id}: {exc}")
@@ -338,6 +441,22 @@ class SnapshotWriter:
             "snapshot published: %s (%d rows, %s)", target, manifest["rows"], manifest["status"]
         )
 
+    def _store_profiles(self, spider: Spider) -> None:
+        """The profiles the crawl read pages with, as TOML, so that it can be re-read
+        exactly (``archiver reparse``) even after the profile file changed."""
+        assert self.snapshot is not None
+        folder = self.snapshot.path / PROFILES_FOLDER
+        used = {state.profile for state in getattr(spider, "listings", {}).values()}
+        for name in sorted(n for n in used if n):
+            profile = spider.profiles[name]  # type: ignore[attr-defined]
+            if profile.text:
+                folder.mkdir(exist_ok=True)
+                path = folder / f"{_safe_name(name)}.toml"
+                with path.open("w", encoding="utf-8") as handle:
+                    handle.write(profile.text)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+
     def build_manifest(
         self, spider: Spider, reason: str, files: dict[str, dict[str, Any]]
     ) -> dict[str, Any]:
@@ -348,13 +467,25 @@ class SnapshotWriter:
         stats = self.crawler.stats.get_stats()
         base = self.snapshot.base_manifest(files)
         head = {key: base.pop(key) for key in ("format", "snapshot_id")}
+        derived = (
+            {"derived_from": Path(self.replay_from).name.removeprefix(PARTITION)}
+            if self.replay_from
+            else {}
+        )
+        profiles_folder = self.snapshot.path / PROFILES_FOLDER
         return head | {
             "status": snapshot_status(reason, len(failed), self.snapshot.rows, pages),
             "close_reason": reason,
+            **derived,
             **base,
             "spider": spider.name,
             "start_urls": list(getattr(spider, "start_urls", [])),
             "profile": getattr(spider, "profile_spec", None),
+            "arguments": getattr(spider, "arguments", {}),
+            "profiles": {
+                p.stem: p.relative_to(self.snapshot.path).as_posix()
+                for p in sorted(profiles_folder.glob("*.toml"))
+            },
             "pages_fetched": pages,
             "pages_failed": failed,
             "listings": [
@@ -365,18 +496,31 @@ class SnapshotWriter:
                     "extracted": state.extracted,
                     "pages_fetched": state.pages_fetched,
                     "stopped": state.stopped,
+                    "page_time_sources": dict(state.page_time_sources),
                 }
                 for state in listings
             ],
+            "warc": {
+                "files": sum(1 for name in files if name.startswith(f"{WARC_FOLDER}/")),
+                "captured": self.warc,
+                "records_written": self.snapshot.warc.records if self.snapshot.warc else 0,
+            },
             "stats": {k: v for k, v in sorted(stats.items()) if k.startswith("archiver/")},
         }
+
+
+def _safe_name(name: str) -> str:
+    """A profile name as a file name: never a path (names come from profile files)."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name).lstrip(".") or "profile"
 
 
 def verify_snapshot(info: SnapshotInfo) -> list[str]:
     """Every way ``info`` differs from its manifest, one line each; empty when sound.
 
     Checksums catch any changed byte; the Parquet footer, row counts and schema are checked
-    as well, so a problem is described, not just detected.
+    as well, so a problem is described, not just detected. WARC files are read through:
+    every record's block and payload digests, and every row's ``warc_record_id`` must name
+    a response (or resource) record in its ``warc_filename``.
     """
     where = f"snapshot {info.snapshot_id}"
     if info.status == "damaged":
@@ -388,6 +532,7 @@ def verify_snapshot(info: SnapshotInfo) -> list[str]:
     for name in (PARQUET_FILE, JSONL_FILE):
         if name not in files:
             problems.append(f"{where}: manifest lists no {name}")
+    records: dict[str, dict[str, str]] = {}
     for name, expected in files.items():
         path = info.path / name
         if not path.is_file():
@@ -400,23 +545,12 @@ def verify_snapshot(info: SnapshotInfo) -> list[str]:
             )
         if sha256_file(path) != expected.get("sha256"):
             problems.append(f"{where}: {name} checksum does not match the manifest")
+        if name.startswith(f"{WARC_FOLDER}/"):
+            warc_problems, records[name] = verify_warc_file(path)
+            problems += [f"{where}: {name}: {problem}" for problem in warc_problems]
     parquet = info.path / PARQUET_FILE
     if parquet.is_file():
-        try:
-            meta = pq.read_metadata(parquet)
-            schema = pq.read_schema(parquet)
-        except Exception as exc:  # any reader error means the file is damaged
-            problems.append(f"{where}: {PARQUET_FILE} is not readable Parquet: {exc}")
-        else:
-            if meta.num_rows != info.manifest.get("rows"):
-                problems.append(
-                    f"{where}: {PARQUET_FILE} has {meta.num_rows} rows, "
-                    f"manifest says {info.manifest.get('rows')}"
-                )
-            recorded = info.manifest.get("schema", {})
-            actual = {field.name: str(field.type) for field in schema}
-            if recorded and actual != recorded:
-                problems.append(f"{where}: {PARQUET_FILE} schema differs from the manifest")
+        problems += _verify_parquet(info, parquet, records)
     jsonl = info.path / JSONL_FILE
     if jsonl.is_file():
         lines = 0
@@ -431,4 +565,47 @@ def verify_snapshot(info: SnapshotInfo) -> list[str]:
         rows = info.manifest.get("rows")
         if lines != rows:
             problems.append(f"{where}: {JSONL_FILE} has {lines} lines, manifest says {rows}")
+    return problems
+
+
+def _verify_parquet(
+    info: SnapshotInfo, parquet: Path, records: dict[str, dict[str, str]]
+) -> list[str]:
+    where = f"snapshot {info.snapshot_id}"
+    try:
+        meta = pq.read_metadata(parquet)
+        schema = pq.read_schema(parquet)
+        links = (
+            pq.read_table(parquet, columns=["warc_record_id", "warc_filename"])
+            if "warc_record_id" in schema.names
+            else None
+        )
+    except Exception as exc:  # any reader error means the file is damaged
+        return [f"{where}: {PARQUET_FILE} is not readable Parquet: {exc}"]
+    problems = []
+    if meta.num_rows != info.manifest.get("rows"):
+        problems.append(
+            f"{where}: {PARQUET_FILE} has {meta.num_rows} rows, "
+            f"manifest says {info.manifest.get('rows')}"
+        )
+    recorded = info.manifest.get("schema", {})
+    actual = {field.name: str(field.type) for field in schema}
+    if recorded and actual != recorded:
+        problems.append(f"{where}: {PARQUET_FILE} schema differs from the manifest")
+    if links is not None:
+        unresolved = [
+            (record_id, filename)
+            for record_id, filename in zip(
+                links.column("warc_record_id").to_pylist(),
+                links.column("warc_filename").to_pylist(),
+                strict=True,
+            )
+            if record_id is not None and record_id not in records.get(filename or "", {})
+        ]
+        if unresolved:
+            record_id, filename = unresolved[0]
+            problems.append(
+                f"{where}: {len(unresolved)} row(s) name no response record in their WARC "
+                f"file (first: {record_id} in {filename})"
+            )
     return problems

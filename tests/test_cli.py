@@ -70,32 +70,53 @@ def test_bad_input_is_one_line_and_exit_2(data_dir, capsys) -> None:
     assert len(err) == 1 and err[0].startswith("archiver: ")
 
 
-def test_profile_check_shows_entries_and_next_link(capsys) -> None:
-    assert main(["profile", "check", "demo", str(DEMO / "index.html")]) == 0
-    out = capsys.readouterr().out
+def archiver_command(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    """``archiver ARGS`` in a process of its own: commands that crawl (profile check,
+    reparse) run Scrapy's reactor, which runs once per process."""
+    return subprocess.run(
+        [sys.executable, "-m", "archiver.cli", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        cwd=cwd,
+    )
+
+
+def test_profile_check_shows_entries_and_next_link() -> None:
+    result = archiver_command("profile", "check", "demo", str(DEMO / "index.html"))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
     assert "profile demo on file://" in out
+    assert "page time: 2025-10-15T12:00:00Z (from page)" in out  # the demo states its time
     assert "entries: 8   announced total: 15" in out
     assert "#1 Why We Think" in out
     assert f"next: {(DEMO / 'page2.html').as_uri()}" in out
-    assert "published    20" in out and " .. " in out
+    assert "published    2025-04-15T12:00:00Z .. 2025-05-18T12:00:00Z" in out
 
 
-def test_profile_check_json_reports_missing_fields(capsys) -> None:
-    assert main(["profile", "check", "auto", str(FIXTURES / "aggregator_edge.html"), "--json"]) == 0
-    report = json.loads(capsys.readouterr().out)
+def test_profile_check_json_reports_missing_fields() -> None:
+    result = archiver_command(
+        "profile", "check", "auto", str(FIXTURES / "aggregator_edge.html"), "--json"
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
     first, untitled, bare = report["entries"]
     assert first["views"] == 1200 and first["missing"] == []
-    assert "title" in untitled["missing"]
+    assert first["summary"] == "Line one. Line two <not a tag>."  # text shown, kept as text
+    assert "title" in untitled["missing"] and "no title" in untitled["dropped"]
     assert set(bare["missing"]) == {"url", "summary"}
     assert bare["source"] == "local file"  # no source printed, no host: said so
     assert bare["views"] == "rejected: unparsed" and bare["published"] == "rejected: future"
 
 
-def test_profile_check_on_a_page_nothing_matches(tmp_path, capsys) -> None:
+def test_profile_check_on_a_page_nothing_matches(tmp_path) -> None:
     page = tmp_path / "empty.html"
     page.write_text("<html><body><p>hello</p></body></html>")
-    assert main(["profile", "check", "auto", str(page)]) == 2
-    assert "no profile matches this page" in capsys.readouterr().err
+    result = archiver_command("profile", "check", "auto", str(page))
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("archiver: ") and "no profile matches this page" in line
 
 
 def test_the_installed_command_runs(data_dir) -> None:
@@ -119,11 +140,22 @@ def test_the_installed_command_runs(data_dir) -> None:
     assert [row["snapshot_id"] for row in json.loads(listed.stdout)] == ["d0", "d1"]
 
 
-def test_profile_check_over_http_uses_the_pages_date(serve, capsys) -> None:
-    site = serve(DEMO, date=SEED_CAPTURE)
-    assert main(["profile", "check", "auto", f"{site.url}index.html", "--json"]) == 0
-    report = json.loads(capsys.readouterr().out)
+def test_profile_check_over_http_uses_the_pages_date(serve, tmp_path) -> None:
+    """Over HTTP, like a crawl: robots.txt first, the User-Agent, and the page's Date header
+    when the page states no time of its own."""
+    site_root = tmp_path / "site"
+    site_root.mkdir()
+    for name in ("index.html", "page2.html"):
+        html = (DEMO / name).read_text("utf-8")
+        start = html.index('<footer class="capture">')
+        (site_root / name).write_text(html[:start] + html[html.index("</footer>") + 9 :])
+    site = serve(site_root, date=SEED_CAPTURE)
+    result = archiver_command("profile", "check", "auto", f"{site.url}index.html", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
     assert report["profile"] == "demo" and report["page_time"] == "2025-10-15T12:00:00Z"
+    assert report["page_time_source"] == "date_header"
     assert report["next"] == f"{site.url}page2.html" and report["announced_total"] == 15
     assert report["entries"][0]["published"] == ["2025-04-15T12:00:00Z", "2025-05-18T12:00:00Z"]
-    assert site.seen[0][1].startswith("archiver/")
+    assert [path for path, _ in site.seen] == ["/robots.txt", "/index.html"]
+    assert all(agent.startswith("archiver/") for _, agent in site.seen)

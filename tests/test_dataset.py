@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -114,6 +116,10 @@ def test_old_snapshots_without_new_columns_still_load(three_days) -> None:
     table = pq.read_table(old).drop_columns(["extra", "views_text"])
     table = table.append_column("legacy_note", pa.array(["x"] * table.num_rows))
     pq.write_table(table, old)
+    manifest_path = old.parent / "_meta" / "manifest.json"  # as that version recorded it
+    manifest = json.loads(manifest_path.read_text())
+    manifest["schema"] = {field.name: str(field.type) for field in table.schema}
+    manifest_path.write_text(json.dumps(manifest))
     frame = archiver.load(three_days)
     assert frame.loc[frame["snapshot_id"] == "d0", "views_text"].isna().all()
     assert frame.loc[frame["snapshot_id"] == "d0", "legacy_note"].tolist() == ["x", "x"]

@@ -138,4 +138,30 @@ def test_parse_date_finds_nothing_in_prose() -> None:
     ],
 )
 def test_page_time_is_the_date_header_else_the_fetch_time(header, expected) -> None:
-    assert page_time(header, T) == (expected or T)
+    assert page_time(header, T) == (expected or T, "date_header" if expected else "fetched_at")
+
+
+DATE = b"Sun, 26 Oct 2025 12:00:00 GMT"
+
+
+@pytest.mark.parametrize(
+    ("stated", "expected"),
+    [
+        ("2025-10-15T12:00:00Z", (utc(2025, 10, 15, 12), "page")),
+        ("2025-10-15T14:00:00+02:00", (utc(2025, 10, 15, 12), "page")),
+        (
+            "2025-10-15T12:00:00.250000Z",
+            (utc(2025, 10, 15, 12) + timedelta(microseconds=250000), "page"),
+        ),
+        ("Wed, 15 Oct 2025 12:00:00 GMT", (utc(2025, 10, 15, 12), "page")),
+        ("  2025-10-15T12:00Z ", (utc(2025, 10, 15, 12), "page")),
+        ("2025-10-15T12:00:00", (utc(2025, 10, 26, 12), "date_header")),  # no zone: not a time
+        ("2025-10-15", (utc(2025, 10, 26, 12), "date_header")),  # a day is not a time
+        ("generated recently", (utc(2025, 10, 26, 12), "date_header")),
+        ("2100-01-01T00:00:00Z", (utc(2025, 10, 26, 12), "date_header")),  # in the future
+        ("", (utc(2025, 10, 26, 12), "date_header")),
+        (None, (utc(2025, 10, 26, 12), "date_header")),
+    ],
+)
+def test_a_time_the_page_states_wins_over_the_date_header(stated, expected) -> None:
+    assert page_time(DATE, T, stated) == expected

@@ -14,7 +14,7 @@ from archiver import items
 from archiver.items import COLUMNS, PARTITIONED_SCHEMA, SCHEMA, ListingEntry
 
 # Hints the profile gives the pipelines; they are never written (see items.py).
-NOT_COLUMNS = {"date_order", "count_fields"}
+NOT_COLUMNS = {"date_order", "count_fields", "rejected"}
 
 
 def arrow_type_for(hint: object) -> set[pa.DataType]:

@@ -65,9 +65,11 @@ def test_demo_pages_parse_into_fifteen_entries() -> None:
     spider = ListingSpider.from_crawler(get_crawler(ListingSpider))
     start = spider.start_urls[0]
     assert start == (DEMO / "index.html").as_uri()
-    first = HtmlResponse(start, body=(DEMO / "index.html").read_bytes())
+    first = HtmlResponse(start, body=(DEMO / "index.html").read_bytes(), request=Request(start))
     entries, requests = run_parse_from(spider, first, start, 1, 0)
-    second = HtmlResponse(requests[0].url, body=(DEMO / "page2.html").read_bytes())
+    second = HtmlResponse(
+        requests[0].url, body=(DEMO / "page2.html").read_bytes(), request=requests[0]
+    )
     more, after = run_parse_from(spider, second, start, 2, len(entries))
     assert len(entries) + len(more) == 15 and not after
     assert [e.position for e in entries + more] == list(range(1, 16))
@@ -89,7 +91,7 @@ def test_next_link_to_another_host_is_not_followed() -> None:
         .read_text()
         .replace('href="/latest?page=3"', 'href="https://elsewhere.example/latest?page=3"')
     )
-    response = HtmlResponse(LISTING, body=html.encode(), encoding="utf-8")
+    response = HtmlResponse(LISTING, body=html.encode(), encoding="utf-8", request=Request(LISTING))
     _, requests = run_parse_from(spider, response, LISTING, 2, 0)
     assert requests == []
     assert "leaves the site" in spider.listings[LISTING].stopped
@@ -105,7 +107,9 @@ def test_max_pages_stops_pagination() -> None:
 
 def test_a_page_no_profile_matches_is_a_failed_page_not_a_crash() -> None:
     spider = make_spider(profile="demo")
-    response = HtmlResponse(LISTING, body=b"<html><body><p>Nothing here</p></body></html>")
+    response = HtmlResponse(
+        LISTING, body=b"<html><body><p>Nothing here</p></body></html>", request=Request(LISTING)
+    )
     entries, requests = run_parse_from(spider, response, LISTING, 1, 0)
     assert entries == [] and requests == []
     [failure] = spider.listings[LISTING].failed
@@ -115,7 +119,10 @@ def test_a_page_no_profile_matches_is_a_failed_page_not_a_crash() -> None:
 def test_binary_response_is_a_failed_page() -> None:
     spider = make_spider()
     response = Response(
-        LISTING, body=b"\x89PNG\r\n\x1a\n\x00\x00", headers={"Content-Type": "image/png"}
+        LISTING,
+        body=b"\x89PNG\r\n\x1a\n\x00\x00",
+        headers={"Content-Type": "image/png"},
+        request=Request(LISTING),
     )
     assert run_parse_from(spider, response, LISTING, 1, 0) == ([], [])
     [failure] = spider.listings[LISTING].failed

@@ -36,6 +36,7 @@ class CountingPipeline:
     def reject(self, item: ListingEntry, field: str, rejected: Rejected) -> None:
         """Count a value that could not be read and say, in one line, what and where."""
         self.count(field, rejected.reason)
+        item.rejected[field] = rejected.reason
         logger.info(
             "entry %d on %s: %s %r not read (%s)",
             item.position,

@@ -1,11 +1,12 @@
-"""Text fields as a reader sees them: no markup, entities decoded, whitespace collapsed."""
+"""Text fields as a reader sees them: whitespace collapsed, control characters gone.
+
+The text arrives already decoded by the HTML parser (``archiver.profiles``), so nothing here
+touches markup or entities: ``<td>`` or ``&amp;`` in a field is what the page showed.
+"""
 
 from __future__ import annotations
 
-import html
 import re
-
-from w3lib.html import remove_tags
 
 from archiver.items import ListingEntry
 from archiver.pipelines import CountingPipeline
@@ -16,15 +17,11 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 
 
 def clean_text(value: str | None) -> str | None:
-    """Return the plain text of ``value``, or None when nothing readable is left.
-
-    Tags are removed before entities are decoded, so an escaped ``&lt;b&gt;`` stays as the
-    literal text ``<b>`` the page showed.
-    """
+    """``value`` with whitespace collapsed and control characters removed; None when
+    nothing readable is left."""
     if value is None:
         return None
-    text = html.unescape(remove_tags(value))
-    text = " ".join(_CONTROL.sub("", text).split())
+    text = " ".join(_CONTROL.sub("", value).split())
     return text or None
 
 

@@ -22,6 +22,7 @@ from parsel import Selector
 from parsel.csstranslator import HTMLTranslator
 
 from archiver.errors import ArchiverError
+from archiver.readable import element_text
 
 # Profile field name -> ListingEntry attribute, for the contract's fields.
 CONTRACT_FIELDS = {
@@ -32,7 +33,7 @@ CONTRACT_FIELDS = {
     "views": "views_text",
     "source": "source",
 }
-PAGE_KEYS = {"next", "total", "source"}
+PAGE_KEYS = {"next", "total", "source", "time"}
 TOP_KEYS = {
     "name", "description", "entries", "detect", "date_order", "counts", "fields", "page",
     "patterns",
@@ -40,7 +41,7 @@ TOP_KEYS = {
 RESERVED = {
     "snapshot_id", "entry_id", "title", "url", "summary", "age_text", "published_earliest",
     "published_latest", "views", "views_text", "position", "page_url", "fetched_at",
-    "page_time", "extra", "counts", "source",
+    "page_time", "extra", "counts", "source", "listing_url", "warc_record_id", "warc_filename",
 }  # fmt: skip
 _EXTRA_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _TOTAL = re.compile(r"\d[\d,]*")
@@ -66,9 +67,18 @@ def _compile_selector(query: str) -> None:
 
 
 def select_text(node: Selector, query: str) -> str | None:
-    """All strings ``query`` yields under ``node``, joined by spaces; None when there are none."""
+    """All text ``query`` yields under ``node``, joined by spaces; None when there is none.
+
+    A selector that ends in ``::text`` or an attribute yields text, already decoded by the
+    HTML parser, and it is kept as it is. One that yields elements yields their text as a
+    reader sees it (``archiver.readable``): markup is never stripped from text by a pattern.
+    """
     found = node.xpath(query) if is_xpath(query) else node.css(query)
-    text = " ".join(" ".join(found.getall()).split())
+    pieces = [
+        element_text(hit.root) if isinstance(hit.root, etree._Element) else hit.get()
+        for hit in found
+    ]
+    text = " ".join(" ".join(pieces).split())
     return text or None
 
 
@@ -80,6 +90,7 @@ class PageData:
     next_url: str | None
     total: int | None
     source: str | None
+    time: str | None = None  # the time the page states about itself, as printed
     # field name -> count of entries where the profile's pattern did not match.
     unmatched: dict[str, int] = field(default_factory=dict)
 
@@ -96,6 +107,9 @@ class Profile:
     date_order: str = "mdy"
     counts: tuple[str, ...] = ()
     description: str = ""
+    # The TOML the profile was read from: stored with each snapshot, so that it can be
+    # re-extracted (archiver reparse) exactly as it was read.
+    text: str = field(default="", repr=False, compare=False)
 
     @property
     def extra_fields(self) -> list[str]:
@@ -142,6 +156,7 @@ class Profile:
             next_url=urljoin(page_url, next_href) if next_href else None,
             total=int(total_match[0].replace(",", "")) if total_match else None,
             source=page_source,
+            time=self._value(page, "time", self.page.get("time", ""), unmatched),
             unmatched=unmatched,
         )
 
@@ -224,6 +239,7 @@ def parse_profile(text: str, path: str) -> Profile:
         date_order=date_order,
         counts=tuple(counts),
         description=str(data.get("description", "")),
+        text=text,
     )
 
 
@@ -244,17 +260,24 @@ def builtin_profiles() -> list[Profile]:
 
 def resolve_profile(spec: str) -> list[Profile]:
     """Candidates for ``-a profile=``: ``auto`` -> every built-in, a name -> that built-in,
-    anything else -> a file path."""
+    anything else -> a file path; several, separated by commas, are tried in that order."""
     builtins = builtin_profiles()
     if spec == "auto":
         return builtins
-    for profile in builtins:
-        if profile.name == spec:
-            return [profile]
-    if Path(spec).suffix == ".toml" or Path(spec).exists():
-        return [load_profile_file(spec)]
-    known = ", ".join(p.name for p in builtins)
-    raise ProfileError(f"profile {spec!r}: no such built-in profile ({known}) or file")
+    by_name = {profile.name: profile for profile in builtins}
+    candidates = []
+    for part in (p.strip() for p in spec.split(",")):
+        if part in by_name:
+            candidates.append(by_name[part])
+        elif part and (Path(part).suffix == ".toml" or Path(part).exists()):
+            candidates.append(load_profile_file(part))
+        else:
+            known = ", ".join(by_name)
+            raise ProfileError(f"profile {part!r}: no such built-in profile ({known}) or file")
+    names = [profile.name for profile in candidates]
+    if len(set(names)) != len(names):
+        raise ProfileError(f"profile {spec!r}: two profiles are named alike ({', '.join(names)})")
+    return candidates
 
 
 def detect_profile(candidates: list[Profile], page: Selector, url: str) -> Profile:

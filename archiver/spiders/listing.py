@@ -7,6 +7,7 @@ writer's (``archiver.snapshots``).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -50,6 +51,9 @@ class ListingState:
     pages_fetched: int = 0
     failed: list[dict[str, str]] = field(default_factory=list)
     stopped: str | None = None  # why pagination ended early, if it did
+    # Where each page's time came from: "page" ([page] time), "date_header", "fetched_at".
+    page_time_sources: Counter[str] = field(default_factory=Counter)
+    last_page: dict[str, Any] | None = None  # the latest page record (profile check shows it)
     seen_pages: set[str] = field(default_factory=set)
     seen_content: set[tuple] = field(default_factory=set)
 
@@ -115,6 +119,13 @@ class ListingSpider(scrapy.Spider):
         self.profile_spec = profile
         self.listings = {url: ListingState(url) for url in self.start_urls}
         self.journal: PageJournal | None = None
+        self.resumed = False  # True when a killed run of this snapshot is being resumed
+        # What repeats this crawl (the manifest keeps it; archiver reparse reuses it).
+        self.arguments = {
+            "start_urls": self.start_urls,
+            "profile": profile,
+            "max_pages": self.max_pages,
+        }
 
     @staticmethod
     def check_arguments(
@@ -167,6 +178,7 @@ class ListingSpider(scrapy.Spider):
             )
         elif recorded and not snapshot_dir(data_dir, recorded).exists():
             self.snapshot_id = recorded
+            self.resumed = True
             self.logger.info(
                 "resuming snapshot %s from %s (%d pages already read)",
                 recorded,
@@ -222,7 +234,8 @@ class ListingSpider(scrapy.Spider):
         self, response: Response, listing: str, page_no: int, offset: int
     ) -> Iterator[ListingEntry | scrapy.Request]:
         """Read one page into a record, journal it, then hand its entries on and follow."""
-        fetched_at = datetime.now(UTC)
+        # The capture time the downloader stamped (and the WARC record carries).
+        fetched_at = response.meta.get("fetched_at") or datetime.now(UTC)
         state = self.listings[listing]
         if not hasattr(response, "selector"):
             self._fail(state, response.url, f"not an HTML page ({type(response).__name__})")
@@ -238,6 +251,16 @@ class ListingSpider(scrapy.Spider):
         page = profile.extract(response.selector, response.url)
         for name, count in page.unmatched.items():
             self.crawler.stats.inc_value(f"archiver/extract/{name}/pattern_unmatched", count)
+        when = page_time(response.headers.get(b"Date"), fetched_at, page.time)
+        if page.time and when.source != "page":
+            self.crawler.stats.inc_value("archiver/page_time/stated/unusable")
+            self.logger.warning(
+                "%s: the time the page states (%r) is not a time with a zone, or lies in the "
+                "future; using its %s",
+                response.url,
+                page.time,
+                when.source.replace("_", " "),
+            )
         record = {
             "listing": listing,
             "url": response.url,
@@ -245,7 +268,10 @@ class ListingSpider(scrapy.Spider):
             "offset": offset,
             "profile": profile.name,
             "fetched_at": iso_utc(fetched_at),
-            "page_time": iso_utc(page_time(response.headers.get(b"Date"), fetched_at)),
+            "page_time": iso_utc(when.time),
+            "page_time_source": when.source,
+            "warc_record_id": response.meta.get("warc_record_id"),
+            "warc_filename": response.meta.get("warc_filename"),
             "announced": page.total,
             "next_url": page.next_url,
             "entries": page.entries,
@@ -265,6 +291,10 @@ class ListingSpider(scrapy.Spider):
         profile = self.profiles[record["profile"]]
         state.profile = profile.name
         state.pages_fetched += 1
+        state.last_page = {k: v for k, v in record.items() if k != "entries"}
+        source = record.get("page_time_source", "date_header")
+        state.page_time_sources[source] += 1
+        self.crawler.stats.inc_value(f"archiver/page_time/source/{source}")
         state.seen_pages.add(record["url"])
         if record["page_no"] == 1:
             state.announced = record["announced"]
@@ -293,6 +323,8 @@ class ListingSpider(scrapy.Spider):
                 fetched_at=fetched_at,
                 page_time=page_time,
                 extra={n: v for n in profile.extra_fields if (v := fields.get(n)) is not None},
+                warc_record_id=record.get("warc_record_id"),
+                warc_filename=record.get("warc_filename"),
                 date_order=profile.date_order,
                 count_fields=profile.counts,
             )

@@ -29,8 +29,8 @@ def run_pipelines(crawler, item: ListingEntry) -> ListingEntry:
 def entry(capture_time: datetime, **fields: object) -> ListingEntry:
     base = {
         "snapshot_id": "s1",
-        "source": "Lil&#39;Log",
-        "title": " Why  We <em>Think</em> ",
+        "source": " Lil'Log\n",
+        "title": " Why  We\tThink ",
         "page_url": "https://agg.example/",
         "position": 1,
         "fetched_at": capture_time,
@@ -54,7 +54,7 @@ def test_a_good_entry_is_normalised(crawler, capture_time) -> None:
 
 def test_untitled_entry_is_dropped_and_counted(crawler, capture_time) -> None:
     with pytest.raises(DropItem, match="no title"):
-        run_pipelines(crawler, entry(capture_time, title="  <span> </span> "))
+        run_pipelines(crawler, entry(capture_time, title=" \n\x00 "))
     assert crawler.stats.get_value("archiver/validate/title/missing") == 1
 
 

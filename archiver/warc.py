@@ -1,0 +1,381 @@
+"""The evidence of a snapshot: every HTTP exchange of its crawl, in WARC files (ISO 28500).
+
+Written with warcio, the reference library, as Heritrix and Browsertrix write them:
+
+* gzip WARC/1.1 files, one record per gzip member, each file opening with a ``warcinfo``
+  record; ``WARC-Date`` has microseconds, the capture time the rows carry as ``fetched_at``;
+* a ``response`` record with the status line, the headers and the body as they were
+  received, *before* content decoding (a gzip body stays gzip), followed by the ``request``
+  record that asked for it (``WARC-Concurrent-To``); pages read from ``file:`` URLs are
+  ``resource`` records;
+* nothing secret: request records carry no ``Cookie`` or ``Authorization`` header, and no
+  user name or password appears in a ``WARC-Target-URI``.
+
+A file being written is named ``*.warc.gz.open`` (Heritrix's convention) and only becomes
+``*.warc.gz`` when the snapshot is published, so a killed crawl never leaves a WARC that
+looks complete. A resumed crawl (``JOBDIR``) keeps its files: a torn last record is cut off
+and writing goes on in a new file.
+
+Scrapy hands us the body with its transfer encoding already undone, so a
+``Transfer-Encoding: chunked`` header is left out of the stored headers, as capture proxies
+that de-chunk do; everything else is stored as received.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import mimetypes
+import os
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any, BinaryIO
+from urllib.parse import urlsplit, urlunsplit
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.timeutils import datetime_to_iso_date, iso_date_to_datetime
+from warcio.warcwriter import WARCWriter
+
+from archiver import PROJECT_URL, __version__
+
+logger = logging.getLogger(__name__)
+
+WARC_FOLDER = "_warc"
+SUFFIX = ".warc.gz"
+OPEN_SUFFIX = ".warc.gz.open"
+WARC_VERSION = "1.1"
+MAX_FILE_BYTES = 1_000_000_000  # the customary 1 GB per WARC file
+# Request headers never written: credentials and session state.
+SECRET_HEADERS = frozenset({"cookie", "authorization", "proxy-authorization"})
+# Response headers that describe the transport, not the stored body.
+TRANSPORT_HEADERS = frozenset({"transfer-encoding"})
+
+
+def public_url(url: str) -> str:
+    """``url`` without a user name or password: those never go into a WARC."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def warc_date(moment: datetime) -> str:
+    return datetime_to_iso_date(moment.astimezone(UTC).replace(tzinfo=None), use_micros=True)
+
+
+def parse_warc_date(text: str) -> datetime:
+    return iso_date_to_datetime(text, tz_aware=True)
+
+
+def _header_pairs(headers: Any, drop: frozenset[str]) -> list[tuple[str, str]]:
+    """(name, value) pairs from Scrapy ``Headers`` or a mapping, one per value."""
+    pairs = []
+    for name, values in headers.items():
+        text = name.decode("latin-1") if isinstance(name, bytes) else str(name)
+        if text.lower() in drop:
+            continue
+        for value in values if isinstance(values, list | tuple) else [values]:
+            pairs.append(
+                (text, value.decode("latin-1") if isinstance(value, bytes) else str(value))
+            )
+    return pairs
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One HTTP exchange (or one file read) as the crawl saw it."""
+
+    url: str
+    fetched_at: datetime
+    status: int = 200
+    protocol: str = "HTTP/1.1"
+    headers: Any = ()  # response headers
+    body: bytes = b""
+    method: str = "GET"
+    request_headers: Any = ()
+    ip_address: str | None = None
+
+
+@dataclass(frozen=True)
+class Capture:
+    """Where an exchange's response record is: the row's evidence."""
+
+    record_id: str
+    filename: str  # relative to the snapshot directory, e.g. "_warc/ID-00000.warc.gz"
+
+
+class WarcWriter:
+    """Appends records to one snapshot's WARC files in ``folder``, rotating at ``max_bytes``.
+
+    Records are built by warcio (headers, digests) and each is compressed into a gzip member
+    of its own, at zlib's default level: readers (warcio, pywb) seek to any record.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        prefix: str,
+        *,
+        info: dict[str, str] | None = None,
+        max_bytes: int = MAX_FILE_BYTES,
+        level: int = 6,
+    ) -> None:
+        self.folder = folder
+        self.prefix = prefix
+        self.info = info or {}
+        self.max_bytes = max_bytes
+        self.level = level
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.recovered = recover(folder)
+        self._serial = len(list(self.folder.glob(f"{prefix}-*{SUFFIX}*")))
+        self._handle: BinaryIO | None = None
+        self._path: Path | None = None
+        self._size = 0
+        self.records = 0
+        self._builder = WARCWriter(io.BytesIO(), gzip=False, warc_version=WARC_VERSION)
+
+    # --- writing ----------------------------------------------------------------------------
+
+    def _member(self, records: Iterable[Any]) -> bytes:
+        """Serialise ``records`` (warcio builds them) and compress each as a gzip member."""
+        out = bytearray()
+        for record in records:
+            buffer = io.BytesIO()
+            self._builder.out = buffer
+            self._builder.write_record(record)
+            compressor = zlib.compressobj(self.level, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+            out += compressor.compress(buffer.getvalue()) + compressor.flush()
+        return bytes(out)
+
+    def _open_next(self) -> None:
+        self._close_current()
+        name = f"{self.prefix}-{self._serial:05d}{SUFFIX}"
+        self._serial += 1
+        self._path = self.folder / (name + ".open")
+        self._handle = self._path.open("xb")
+        info = {
+            "software": f"archiver/{__version__} (+{PROJECT_URL}) with warcio",
+            "format": "WARC File Format 1.1",
+            "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
+            **self.info,
+        }
+        self._handle.write(self._member([self._builder.create_warcinfo_record(name, info)]))
+        self._size = self._handle.tell()
+
+    def _write(self, records: list[Any]) -> str:
+        data = self._member(records)
+        if self._handle is None or (self._size and self._size + len(data) > self.max_bytes):
+            self._open_next()
+        assert self._handle is not None and self._path is not None
+        self._handle.write(data)
+        self._size += len(data)
+        self.records += len(records)
+        return f"{WARC_FOLDER}/{self._path.name.removesuffix('.open')}"
+
+    def capture(self, exchange: Exchange) -> Capture:
+        """Write ``exchange`` (a response and its request, or a file as a resource)."""
+        url = public_url(exchange.url)
+        headers = {"WARC-Date": warc_date(exchange.fetched_at)}
+        if urlsplit(url).scheme == "file":
+            kind = mimetypes.guess_type(urlsplit(url).path)[0] or "application/octet-stream"
+            record = self._builder.create_warc_record(
+                url,
+                "resource",
+                payload=io.BytesIO(exchange.body),
+                length=len(exchange.body),
+                warc_content_type=kind,
+                warc_headers_dict=headers,
+            )
+            filename = self._write([record])
+            return Capture(record.rec_headers.get_header("WARC-Record-ID"), filename)
+        if exchange.ip_address:
+            headers["WARC-IP-Address"] = exchange.ip_address
+        try:
+            phrase = HTTPStatus(exchange.status).phrase
+        except ValueError:
+            phrase = ""
+        status_line = f"{exchange.status} {phrase}".strip()
+        response = self._builder.create_warc_record(
+            url,
+            "response",
+            payload=io.BytesIO(exchange.body),
+            length=len(exchange.body),
+            warc_headers_dict=headers,
+            http_headers=StatusAndHeaders(
+                status_line,
+                _header_pairs(exchange.headers, TRANSPORT_HEADERS),
+                protocol=exchange.protocol or "HTTP/1.1",
+            ),
+        )
+        parts = urlsplit(url)
+        target = parts.path or "/"
+        if parts.query:
+            target += f"?{parts.query}"
+        request_headers = _header_pairs(exchange.request_headers, SECRET_HEADERS)
+        if not any(name.lower() == "host" for name, _ in request_headers):
+            request_headers.insert(0, ("Host", parts.netloc))
+        request = self._builder.create_warc_record(
+            url,
+            "request",
+            warc_headers_dict=dict(headers),
+            http_headers=StatusAndHeaders(
+                f"{exchange.method} {target} HTTP/1.1", request_headers, is_http_request=True
+            ),
+        )
+        record_id = response.rec_headers.get_header("WARC-Record-ID")
+        request.rec_headers.add_header("WARC-Concurrent-To", record_id)
+        return Capture(record_id, self._write([response, request]))
+
+    # --- durability -------------------------------------------------------------------------
+
+    def sync(self) -> None:
+        """Make every record written so far durable (before a journal names one of them)."""
+        if self._handle is not None:
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+
+    def _close_current(self) -> None:
+        if self._handle is None or self._path is None:
+            return
+        self.sync()
+        self._handle.close()
+        final = self._path.with_name(self._path.name.removesuffix(".open"))
+        os.rename(self._path, final)
+        self._handle = self._path = None
+
+    def close(self) -> list[Path]:
+        """Finish the open file; return every WARC file of the snapshot, in order."""
+        self._close_current()
+        return files(self.folder)
+
+    def abort(self) -> None:
+        if self._handle is not None:
+            with contextlib.suppress(OSError):
+                self._handle.close()
+        self._handle = self._path = None
+
+
+def files(folder: Path) -> list[Path]:
+    """The finished WARC files in ``folder``, in the order they were written."""
+    return sorted(folder.glob(f"*{SUFFIX}")) if folder.is_dir() else []
+
+
+def complete_length(path: Path) -> int:
+    """The length of ``path``'s leading run of whole, readable records."""
+    good = 0
+    with path.open("rb") as stream:
+        iterator = ArchiveIterator(stream)
+        try:
+            for record in iterator:
+                record.raw_stream.read()
+                iterator.read_to_end(record)
+                good = iterator.get_record_offset() + iterator.get_record_length()
+        except (ArchiveLoadFailed, EOFError, OSError, zlib.error, ValueError):
+            pass
+    return good
+
+
+def recover(folder: Path) -> list[Path]:
+    """Close the ``.open`` files a killed crawl left: keep their whole records, cut off a
+    torn last one, and give them their final name. Returns the files recovered."""
+    recovered = []
+    for path in sorted(folder.glob(f"*{OPEN_SUFFIX}")):
+        good = complete_length(path)
+        if good < path.stat().st_size:
+            logger.warning("%s: cutting off a torn last record (%d bytes kept)", path, good)
+            with path.open("r+b") as handle:
+                handle.truncate(good)
+                handle.flush()
+                os.fsync(handle.fileno())
+        final = path.with_name(path.name.removesuffix(".open"))
+        os.rename(path, final)
+        recovered.append(final)
+    return recovered
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    """A response (or resource) record read back: enough to replay the page."""
+
+    url: str
+    fetched_at: datetime
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    capture: Capture
+
+
+def iter_records(path: Path) -> Iterator[tuple[int, Any]]:
+    """(offset, record) for every record of a WARC file; the record's body must be read
+    before the next one is taken."""
+    with path.open("rb") as stream:
+        iterator = ArchiveIterator(stream)
+        for record in iterator:
+            yield iterator.get_record_offset(), record
+
+
+def read_response(path: Path, offset: int, snapshot_dir: Path) -> StoredResponse:
+    """The response or resource record at ``offset`` in ``path``."""
+    with path.open("rb") as stream:
+        stream.seek(offset)
+        record = next(iter(ArchiveIterator(stream)))
+        body = record.raw_stream.read()
+        headers = record.rec_headers
+        if record.http_headers is not None and record.rec_type == "response":
+            status = int(record.http_headers.get_statuscode() or 0)
+            http = list(record.http_headers.headers)
+        else:
+            status, http = 200, []
+        return StoredResponse(
+            url=headers.get_header("WARC-Target-URI"),
+            fetched_at=parse_warc_date(headers.get_header("WARC-Date")),
+            status=status,
+            headers=http,
+            body=body,
+            capture=Capture(
+                headers.get_header("WARC-Record-ID"), path.relative_to(snapshot_dir).as_posix()
+            ),
+        )
+
+
+def index_responses(snapshot_dir: Path) -> dict[str, tuple[Path, int]]:
+    """URL -> (file, offset) of its last response or resource record in a snapshot."""
+    index: dict[str, tuple[Path, int]] = {}
+    for path in files(snapshot_dir / WARC_FOLDER):
+        for offset, record in iter_records(path):
+            if record.rec_type in ("response", "resource"):
+                index[record.rec_headers.get_header("WARC-Target-URI")] = (path, offset)
+    return index
+
+
+def verify_file(path: Path) -> tuple[list[str], dict[str, str]]:
+    """Problems with one WARC file (unreadable, a block or payload digest that does not
+    match), and the ids of its response and resource records with their types."""
+    problems: list[str] = []
+    ids: dict[str, str] = {}
+    try:
+        with path.open("rb") as stream:
+            iterator = ArchiveIterator(stream, check_digests=True)
+            for record in iterator:
+                while record.raw_stream.read(1 << 20):
+                    pass
+                record_id = record.rec_headers.get_header("WARC-Record-ID")
+                if record.digest_checker.passed is False:
+                    problems += [f"record {record_id}: {p}" for p in record.digest_checker.problems]
+                if record.rec_type in ("response", "resource"):
+                    ids[record_id] = record.rec_type
+    except (ArchiveLoadFailed, EOFError, OSError, zlib.error, ValueError) as exc:
+        problems.append(f"unreadable: {type(exc).__name__}: {str(exc).strip().splitlines()[0]}")
+    return problems, ids
