@@ -14,10 +14,18 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
+# pywb, the web archivists' replay tool, proves the WARC files replay (tests/test_evidence.py).
+# It pins libraries archiver cannot share (redis 2.x), so it lives in a venv of its own.
+PYWB ?= .venv-pywb
+$(PYWB)/.installed:
+	$(PYTHON) -m venv $(PYWB)
+	$(PYWB)/bin/python -m pip install --quiet 'pywb==2.10.0'
+	touch $@
+
 crawl: $(VENV)/.installed
 	$(BIN)/scrapy crawl listing
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed $(PYWB)/.installed
 	$(BIN)/ruff check archiver tests
 	$(BIN)/ruff format --check archiver tests
 	$(BIN)/python -m pytest
@@ -35,4 +43,4 @@ mutate: $(VENV)/.installed
 	$(BIN)/python benchmarks/mutation_summary.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache mutants
+	rm -rf $(VENV) $(PYWB) .pytest_cache mutants

@@ -269,18 +269,45 @@ def files(folder: Path) -> list[Path]:
     return sorted(folder.glob(f"*{SUFFIX}")) if folder.is_dir() else []
 
 
+def _whole_record(member: bytes) -> bool:
+    """True when a decompressed gzip member holds one whole WARC record."""
+    head, separator, _ = member.partition(b"\r\n\r\n")
+    if not separator or not head.startswith(b"WARC/"):
+        return False
+    for line in head.split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            try:
+                return len(member) == len(head) + 4 + int(value) + 4
+            except ValueError:
+                return False
+    return False
+
+
 def complete_length(path: Path) -> int:
-    """The length of ``path``'s leading run of whole, readable records."""
-    good = 0
+    """The length of ``path``'s leading run of whole records: every gzip member must end
+    (a truncated member still decompresses, in part) and hold a record of the length its
+    header states."""
+    good = offset = 0
+    decompressor = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    member = bytearray()
     with path.open("rb") as stream:
-        iterator = ArchiveIterator(stream)
-        try:
-            for record in iterator:
-                record.raw_stream.read()
-                iterator.read_to_end(record)
-                good = iterator.get_record_offset() + iterator.get_record_length()
-        except (ArchiveLoadFailed, EOFError, OSError, zlib.error, ValueError):
-            pass
+        while chunk := stream.read(1 << 20):
+            data = chunk
+            while data:
+                try:
+                    member += decompressor.decompress(data)
+                except zlib.error:
+                    return good
+                if not decompressor.eof:
+                    offset += len(data)
+                    break
+                offset += len(data) - len(decompressor.unused_data)
+                if not _whole_record(bytes(member)):
+                    return good
+                good, member = offset, bytearray()
+                data = decompressor.unused_data
+                decompressor = zlib.decompressobj(zlib.MAX_WBITS | 16)
     return good
 
 

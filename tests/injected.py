@@ -32,3 +32,14 @@ class BrokenSnapshotWriter(SnapshotWriter):
 
     def spider_closed(self, spider, reason, **_):
         raise RuntimeError("injected bug in the snapshot writer")
+
+
+class OldTagStrippingPipeline:
+    """What an old archiver did to text: strip anything that looks like a tag, after the
+    parser had decoded the page (so a literal "<td>" in a title was lost)."""
+
+    def process_item(self, item: ListingEntry) -> ListingEntry:
+        from w3lib.html import remove_tags
+
+        item.title = remove_tags(item.title or "").strip() or None
+        return item

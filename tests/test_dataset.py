@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import pandas as pd
@@ -10,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import archiver
-from archiver.dataset import diff
+from archiver.dataset import DamagedSnapshotWarning, diff
 from archiver.errors import ArchiverError
 from archiver.items import SCHEMA
 from tests.factories import day, entry, publish
@@ -124,3 +125,64 @@ def test_old_snapshots_without_new_columns_still_load(three_days) -> None:
     assert frame.loc[frame["snapshot_id"] == "d0", "views_text"].isna().all()
     assert frame.loc[frame["snapshot_id"] == "d0", "legacy_note"].tolist() == ["x", "x"]
     assert len(frame) == 5
+
+
+# --- A damaged archive is never read as data ---------------------------------------------------
+
+
+def test_a_changed_byte_anywhere_fails_the_load_or_changes_nothing(tmp_path) -> None:
+    """Page checksums and the manifest guard every byte: a flip either stops the load with
+    the snapshot's name, or falls where it does not change a value (padding, statistics)."""
+    publish(tmp_path, "s1", [entry("s1", f"Post {i}", i, views=i) for i in range(1, 40)])
+    path = tmp_path / "snapshots" / "snapshot_id=s1" / "entries.parquet"
+    original, good = path.read_bytes(), archiver.load(tmp_path)
+    detected = 0
+    for position in range(4, len(original) - 4, 31):
+        damaged = bytearray(original)
+        damaged[position] ^= 0x01
+        path.write_bytes(bytes(damaged))
+        try:
+            frame = archiver.load(tmp_path)
+        except ArchiverError as error:
+            assert str(error).startswith("snapshot s1 is damaged (")
+            assert f"`archiver verify --data-dir {tmp_path}`" in str(error)
+            detected += 1
+        else:
+            pd.testing.assert_frame_equal(frame, good)
+    assert detected > 100  # most bytes matter, and each such flip was caught
+
+
+def flip_in_column(data: bytes, name: str) -> bytes:
+    """``data`` (a Parquet file) with one byte of ``name``'s compressed values flipped."""
+    meta = pq.ParquetFile(io.BytesIO(data)).metadata
+    column = next(
+        meta.row_group(0).column(i)
+        for i in range(meta.num_columns)
+        if meta.row_group(0).column(i).path_in_schema == name
+    )
+    position = column.data_page_offset + column.total_compressed_size - 3
+    return data[:position] + bytes([data[position] ^ 0x01]) + data[position + 1 :]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda data: data[: len(data) // 2],  # truncated: a copy cut short, a full disk
+        lambda data: flip_in_column(data, "title"),
+        lambda data: b"",
+    ],
+    ids=["truncated", "flipped", "empty"],
+)
+def test_a_damaged_snapshot_is_named_or_skipped(three_days, damage) -> None:
+    path = three_days / "snapshots" / "snapshot_id=d1" / "entries.parquet"
+    path.write_bytes(damage(path.read_bytes()))
+    with pytest.raises(ArchiverError, match=r"^snapshot d1 is damaged \(.+archiver verify"):
+        archiver.load(three_days)
+    with pytest.warns(DamagedSnapshotWarning, match="snapshot d1 is damaged .* left out"):
+        frame = archiver.load(three_days, skip_damaged=True)
+    assert frame["snapshot_id"].unique().tolist() == ["d0", "d2"]  # the rest of the year
+
+
+def test_readings_must_be_latest_or_all(three_days) -> None:
+    with pytest.raises(ArchiverError, match="readings='every'"):
+        archiver.load(three_days, readings="every")

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 import archiver
-from archiver.snapshots import list_snapshots
+from archiver.snapshots import list_snapshots, verify_snapshot
 from tests.conftest import ROOT, crawl_command, run_crawl
 from tests.sites import ScriptedSite, serve_files, write_listing
 
@@ -104,6 +104,8 @@ def test_sigkill_then_resume_archives_every_entry_once(
     assert list_snapshots(data_dir) == []  # nothing that looks complete
     journaled = journal_pages(jobdir)
     recorded = journal_fetch_times(jobdir)
+    warc_left = list((data_dir / ".staging").glob("*/_warc/*"))
+    assert all(p.name.endswith(".warc.gz.open") for p in warc_left)  # no WARC looks finished
 
     result = run_crawl(
         "-a", f"start_urls={slow_site.url}", "-s", f"JOBDIR={jobdir}", data_dir=data_dir
@@ -126,6 +128,11 @@ def test_sigkill_then_resume_archives_every_entry_once(
     assert PAGES <= fetched <= PAGES + 1
     assert not (jobdir / "archiver-journal.jsonl").exists()  # done: the next run starts afresh
     assert not any((data_dir / ".staging").iterdir())
+    # Every row, replayed or fetched after the resume, resolves to its response record.
+    assert verify_snapshot(snapshot) == []
+    assert rows["warc_record_id"].notna().all()
+    if journaled:  # the killed run's file was closed and kept; the resumed run wrote on
+        assert rows["warc_filename"].nunique() == 2
 
 
 def test_repeated_kills_still_converge(slow_site, reference, tmp_path) -> None:
@@ -146,6 +153,7 @@ def test_repeated_kills_still_converge(slow_site, reference, tmp_path) -> None:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert archiver.load(data_dir)[COMPARED].reset_index(drop=True).equals(reference)
+    assert verify_snapshot(list_snapshots(data_dir)[0]) == []
 
 
 def test_sigterm_once_publishes_what_is_complete_as_partial(slow_site, tmp_path) -> None:
