@@ -33,8 +33,10 @@ test: $(VENV)/.installed $(PYWB)/.installed
 lint: $(VENV)/.installed
 	$(BIN)/ruff check archiver tests && $(BIN)/ruff format --check archiver tests
 
+# Benchmarks against their floors (benchmarks/RESULTS.md); BENCH_ARGS=--long adds the
+# 100,000-page crawl and its memory plot, --quick runs small sizes once.
 bench: $(VENV)/.installed
-	$(BIN)/python benchmarks/bench_export.py
+	$(BIN)/python benchmarks/bench.py --write benchmarks/RESULTS.md $(BENCH_ARGS)
 
 # Mutation testing of the core with mutmut (not part of `make test`; takes hours on 2 cores).
 # Results: `$(BIN)/mutmut results`, `$(BIN)/mutmut show NAME`; summary in benchmarks/MUTATION.md.

@@ -14,8 +14,8 @@ from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings
 from scrapy.utils.reactor import install_reactor
 
+from archiver.dates import iso_utc
 from archiver.errors import ArchiverError
-from archiver.exporters import iso_utc
 from archiver.items import ListingEntry
 from archiver.profiles import CONTRACT_FIELDS
 from archiver.spiders.listing import ListingSpider

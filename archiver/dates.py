@@ -34,6 +34,11 @@ _JUST_NOW = timedelta(minutes=5)
 _CLOCK_SKEW = timedelta(minutes=10)
 
 
+def iso_utc(value: datetime) -> str:
+    """``2025-10-26T12:00:00Z``: the form pandas, DuckDB and jq all read back as UTC."""
+    return value.isoformat().replace("+00:00", "Z")
+
+
 class Interval(NamedTuple):
     earliest: datetime
     latest: datetime

@@ -135,3 +135,11 @@ class PageJournal:
     def close(self) -> None:
         if not self._handle.closed:
             self._handle.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._handle.closed
+
+    def fileno(self) -> int:
+        """The descriptor that holds the journal's lock (passed on to archiver.publish)."""
+        return self._handle.fileno()

@@ -30,18 +30,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import pyarrow.parquet as pq
-from scrapy import Spider, signals
-from scrapy.crawler import Crawler
-from scrapy.exceptions import CloseSpider, NotConfigured
-from scrapy.utils.conf import closest_scrapy_cfg
-from scrapy.utils.defer import deferred_from_coro
-from scrapy.utils.job import job_dir
-
 from archiver import __version__
+from archiver.dates import iso_utc
 from archiver.errors import ArchiverError
-from archiver.exporters import JsonLinesExporter, ParquetExporter, iso_utc
-from archiver.items import PARTITIONED_SCHEMA
+from archiver.items import COLUMNS, arrow_schema, row_problem
+from archiver.rows import ROW_GROUP_SIZE, ParquetRowWriter, getter, json_line, read_jsonl_batches
 from archiver.warc import WARC_FOLDER, Capture, Exchange, WarcWriter
 from archiver.warc import files as warc_files
 from archiver.warc import verify_file as verify_warc_file
@@ -56,11 +49,15 @@ PARQUET_FILE = "entries.parquet"
 JSONL_FILE = "_meta/entries.jsonl"
 MANIFEST_FILE = "_meta/manifest.json"
 PROFILES_FOLDER = "_meta/profiles"
+# A sealed snapshot waiting for `archiver.publish` (see SnapshotWriter.spider_closed).
+PENDING_FILE = "_meta/manifest.pending.json"
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
 
 
 def project_data_dir() -> Path:
     """``data`` beside the closest ``scrapy.cfg`` (the project root), else ``./data``."""
+    from scrapy.utils.conf import closest_scrapy_cfg
+
     config = closest_scrapy_cfg()
     return Path(config).parent / "data" if config else Path("data")
 
@@ -101,6 +98,87 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def parquet_schema(path: Path) -> dict[str, str]:
+    """A Parquet file's columns and their types, as the manifest records them."""
+    import pyarrow.parquet as pq
+
+    return {field.name: str(field.type) for field in pq.read_schema(path)}
+
+
+def build_parquet(folder: Path, rows: int | None = None) -> int:
+    """Write ``entries.parquet`` from the staged ``_meta/entries.jsonl``, in row groups,
+    with the explicit schema; return the rows written (checked against ``rows``)."""
+    source, target = folder / JSONL_FILE, folder / PARQUET_FILE
+    with target.open("xb") as handle:
+        writer = ParquetRowWriter(handle, arrow_schema(partitioned=True))
+        for batch in read_jsonl_batches(source, ROW_GROUP_SIZE):
+            writer.write(batch)
+        writer.close()
+        handle.flush()
+        os.fsync(handle.fileno())
+    if writer.rejected or (rows is not None and writer.rows_written != rows):
+        raise OSError(f"{target}: {writer.rows_written} rows built from {rows} staged")
+    return writer.rows_written
+
+
+def finish_files(folder: Path, rows: int) -> dict[str, dict[str, Any]]:
+    """Build the Parquet file of a sealed staging folder and describe every file."""
+    build_parquet(folder, rows)
+    files = {
+        name: {
+            "sha256": sha256_file(folder / name),
+            "bytes": (folder / name).stat().st_size,
+            "rows": rows,
+        }
+        for name in (PARQUET_FILE, JSONL_FILE)
+    }
+    for path in warc_files(folder / WARC_FOLDER):
+        name = path.relative_to(folder).as_posix()
+        files[name] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
+    if (folder / WARC_FOLDER).is_dir():
+        _fsync_dir(folder / WARC_FOLDER)
+    return files
+
+
+def finish_manifest(folder: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """Build the Parquet file of a sealed staging folder and complete its manifest with
+    every file's checksum and the schema."""
+    files = finish_files(folder, manifest["rows"])
+    return manifest | {"files": files, "schema": parquet_schema(folder / PARQUET_FILE)}
+
+
+def write_synced(path: Path, document: Any) -> None:
+    with path.open("x", encoding="utf-8") as handle:
+        json.dump(document, handle, indent=2, ensure_ascii=False)
+        handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def publish_sealed(folder: Path, manifest: dict[str, Any]) -> Path:
+    """Finish a sealed staging folder (Parquet, checksums, schema) and publish it; log the
+    line a person reads. The one way every snapshot is published."""
+    manifest = finish_manifest(folder, manifest)
+    target = publish_dir(
+        folder, snapshot_dir(folder.parent.parent, manifest["snapshot_id"]), manifest
+    )
+    logger.info(
+        "snapshot published: %s (%d rows, %s)", target, manifest["rows"], manifest["status"]
+    )
+    return target
+
+
+def publish_dir(folder: Path, target: Path, manifest: dict[str, Any]) -> Path:
+    """Write the manifest last, sync, and move ``folder`` to ``target`` in one rename."""
+    (folder / PENDING_FILE).unlink(missing_ok=True)
+    write_synced(folder / MANIFEST_FILE, manifest)
+    _fsync_dir(folder / "_meta")
+    _fsync_dir(folder)
+    os.rename(folder, target)  # atomic on one filesystem; target never pre-exists
+    _fsync_dir(target.parent)
+    return target
 
 
 def _link_evidence(source: Path, target: Path) -> None:
@@ -164,8 +242,14 @@ def snapshot_status(close_reason: str, failed: int, rows: int, pages: int) -> st
 class StagedSnapshot:
     """The files of one snapshot while it is written, and their atomic publication.
 
-    Kept apart from Scrapy so that tests, benchmarks and imports of other data can publish
-    snapshots exactly as a crawl does.
+    During the crawl, rows are checked against the columns' types and staged as JSON Lines
+    (``_meta/entries.jsonl``), synced at the end; the WARC files are written beside them.
+    The Parquet file is built from the JSON Lines once, when the snapshot is sealed: a
+    crawl never holds pyarrow, and both files hold the same rows by construction.
+
+    Kept apart from Scrapy (``archiver.extensions.SnapshotWriter`` drives it in a crawl) so
+    that tests, benchmarks, ``archiver.publish`` and imports of other data publish snapshots
+    exactly as a crawl does.
     """
 
     def __init__(
@@ -177,6 +261,7 @@ class StagedSnapshot:
         warc: bool = False,
         warc_info: dict[str, str] | None = None,
         evidence_from: Path | None = None,
+        batch_size: int = ROW_GROUP_SIZE,
     ) -> None:
         """``resume``: a killed run of this snapshot is being resumed; its WARC files are
         kept (the journal's rows point into them) and the data files are rebuilt.
@@ -188,6 +273,7 @@ class StagedSnapshot:
         self.path = self.data_dir / STAGING / snapshot_id
         self.target = snapshot_dir(self.data_dir, snapshot_id)
         self.rows = 0
+        self.batch_size = batch_size
         self._pending: list[Any] = []
         self.sources: set[str] = set()
         self.started_at = datetime.now(UTC)
@@ -199,14 +285,7 @@ class StagedSnapshot:
                 if not (resume and child.name == WARC_FOLDER):
                     shutil.rmtree(child) if child.is_dir() else child.unlink()
         (self.path / "_meta").mkdir(parents=True, exist_ok=True)
-        self.files: dict[str, BinaryIO] = {
-            PARQUET_FILE: (self.path / PARQUET_FILE).open("xb"),
-            JSONL_FILE: (self.path / JSONL_FILE).open("xb"),
-        }
-        self.parquet = ParquetExporter(self.files[PARQUET_FILE], schema=PARTITIONED_SCHEMA)
-        self.jsonl = JsonLinesExporter(self.files[JSONL_FILE])
-        self.parquet.start_exporting()
-        self.jsonl.start_exporting()
+        self._jsonl_file: BinaryIO = (self.path / JSONL_FILE).open("xb")
         self.warc: WarcWriter | None = None
         if warc:
             info = {"isPartOf": snapshot_id, **(warc_info or {})}
@@ -226,76 +305,53 @@ class StagedSnapshot:
 
     def discard(self) -> None:
         """Drop the unpublished files; nothing was ever visible as a snapshot."""
-        self.parquet.abort()
         if self.warc is not None:
             self.warc.abort()
-        for handle in self.files.values():
-            with contextlib.suppress(OSError):
-                handle.close()
+        with contextlib.suppress(OSError):
+            self._jsonl_file.close()
         shutil.rmtree(self.path, ignore_errors=True)
 
     def add(self, item: Any) -> list[tuple[Any, Exception]]:
-        """Buffer one row; when a row group is full, write it. Returns the rows that could
-        not be written (wrong types), each with its error; they are in neither file."""
+        """Take one row; it is written with its batch. Returns the rows that cannot be
+        stored (a value of the wrong type), each with its reason: they are in no file."""
+        problem = row_problem(getter(item))
+        if problem is not None:
+            return [(item, TypeError(problem))]
         self._pending.append(item)
-        if len(self._pending) >= self.parquet.row_group_size:
-            return self.flush()
+        if len(self._pending) >= self.batch_size:
+            self.flush()
         return []
 
     def flush(self) -> list[tuple[Any, Exception]]:
-        """Write the buffered rows: Parquet first, then the same rows to JSON Lines, so
-        the two files always hold the same rows."""
+        """Write the buffered rows (one write). Returns rows that could not be written:
+        none, as ``add`` checked them; kept for callers that flush at the end."""
         pending, self._pending = self._pending, []
-        written = self.parquet.write_batch(pending)
-        for item in written:
-            self.jsonl.export_item(item)
-            if getattr(item, "source", None):
-                self.sources.add(item.source)
-        self.rows += len(written)
-        rejected, self.parquet.rejected = self.parquet.rejected, []
-        return rejected
+        self._jsonl_file.write(b"".join(json_line(row, COLUMNS) for row in pending))
+        self.sources.update(source for item in pending if (source := getattr(item, "source", None)))
+        self.rows += len(pending)
+        return []
 
-    def close_files(self) -> dict[str, dict[str, Any]]:
-        """Finish and sync the data and WARC files; return what the manifest records of
-        each (checksum, size; rows for the data files). Rows still buffered must be
-        flushed first (``flush``)."""
-        if self._pending:
-            raise RuntimeError("close_files() with rows not yet flushed")
-        self.parquet.finish_exporting()
-        self.jsonl.finish_exporting()
-        for handle in self.files.values():
-            _close_synced(handle)
+    def seal(self) -> None:
+        """Finish and sync the JSON Lines and WARC files: nothing more is written by the
+        crawl. What is left (``finish``) needs only the files on disk."""
+        self.flush()
+        _close_synced(self._jsonl_file)
         if self.warc is not None:
             self.warc.close()
-        files = {
-            name: {
-                "sha256": sha256_file(self.path / name),
-                "bytes": (self.path / name).stat().st_size,
-                "rows": self.rows,
-            }
-            for name in (PARQUET_FILE, JSONL_FILE)
-        }
-        for path in warc_files(self.path / WARC_FOLDER):
-            name = path.relative_to(self.path).as_posix()
-            files[name] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
-        if (self.path / WARC_FOLDER).is_dir():
-            _fsync_dir(self.path / WARC_FOLDER)
-        return files
+
+    def close_files(self) -> dict[str, dict[str, Any]]:
+        """Seal, build the Parquet file, and return what the manifest records of every
+        file (checksum, size; rows for the data files)."""
+        self.seal()
+        return finish_files(self.path, self.rows)
 
     def publish(self, manifest: dict[str, Any]) -> Path:
         """Write the manifest last, sync, and move the directory into ``snapshots/``."""
-        with (self.path / MANIFEST_FILE).open("x", encoding="utf-8") as handle:
-            json.dump(manifest, handle, indent=2, ensure_ascii=False)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        _fsync_dir(self.path / "_meta")
-        _fsync_dir(self.path)
-        os.rename(self.path, self.target)  # atomic on one filesystem; target never pre-exists
-        _fsync_dir(self.target.parent)
-        return self.target
+        return publish_dir(self.path, self.target, manifest)
 
-    def base_manifest(self, files: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    def base_manifest(self, files: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+        """The manifest's common part. Without ``files`` (a snapshot sealed but not yet
+        finished), ``files`` and ``schema`` are filled in by ``finish_manifest``."""
         return {
             "format": MANIFEST_FORMAT,
             "snapshot_id": self.snapshot_id,
@@ -305,213 +361,8 @@ class StagedSnapshot:
             "rows": self.rows,
             "sources": sorted(self.sources),
             "files": files,
-            "schema": {f.name: str(f.type) for f in pq.read_schema(self.path / PARQUET_FILE)},
+            "schema": parquet_schema(self.path / PARQUET_FILE) if files else None,
         }
-
-
-class SnapshotWriter:
-    """Scrapy extension: streams every scraped item into a staging snapshot, keeps the
-    crawl's evidence (``capture``, called by ``CaptureMiddleware``) and publishes both.
-
-    Signal handlers take ``**_``: Scrapy passes a handler only the arguments it names, unless
-    the handler is wrapped (a decorator, mutmut's trampolines) and names none.
-    """
-
-    def __init__(self, crawler: Crawler, data_dir: Path) -> None:
-        self.crawler = crawler
-        self.data_dir = data_dir
-        self.snapshot: StagedSnapshot | None = None
-        settings = crawler.settings
-        self.replay_from = settings.get("ARCHIVER_REPLAY") or None
-        self.warc = settings.getbool("ARCHIVER_WARC", True) and not self.replay_from
-        # With a JOBDIR, a page's record must be durable before the journal names it.
-        self.sync = bool(job_dir(settings))
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> SnapshotWriter:
-        if not crawler.settings.getbool("ARCHIVER_SNAPSHOTS", True):
-            raise NotConfigured("ARCHIVER_SNAPSHOTS is off")
-        writer = cls(crawler, Path(crawler.settings.get("ARCHIVER_DATA_DIR", "data")))
-        crawler.signals.connect(writer.spider_opened, signal=signals.spider_opened)
-        crawler.signals.connect(writer.item_scraped, signal=signals.item_scraped)
-        crawler.signals.connect(writer.spider_closed, signal=signals.spider_closed)
-        return writer
-
-    @staticmethod
-    def of(crawler: Crawler) -> SnapshotWriter | None:
-        """The crawl's snapshot writer, if snapshots are on."""
-        extensions = getattr(crawler, "extensions", None)
-        for extension in getattr(extensions, "middlewares", ()):
-            if isinstance(extension, SnapshotWriter):
-                return extension
-        return None
-
-    def spider_opened(self, spider: Spider, **_: Any) -> None:
-        try:
-            self.snapshot = StagedSnapshot(
-                self.data_dir,
-                spider.snapshot_id,  # type: ignore[attr-defined]
-                resume=bool(getattr(spider, "resumed", False)),
-                warc=self.warc,
-                warc_info={
-                    "robots": "obey" if self.crawler.settings.getbool("ROBOTSTXT_OBEY") else "",
-                    "http-header-user-agent": self.crawler.settings.get("USER_AGENT", ""),
-                },
-                evidence_from=Path(self.replay_from) if self.replay_from else None,
-            )
-        except OSError as exc:
-            logger.error("cannot write snapshots under %s: %s", self.data_dir, exc)
-            self.crawler.stats.set_value("archiver/snapshot/error", str(exc))
-            raise CloseSpider("snapshot_unwritable") from exc
-        logger.info("snapshot %s: writing to %s", self.snapshot.snapshot_id, self.snapshot.path)
-
-    def capture(self, exchange: Exchange) -> Capture | None:
-        """Keep one response as evidence; its record id and file, or None."""
-        if self.snapshot is None:
-            return None
-        try:
-            return self.snapshot.capture(exchange, sync=self.sync)
-        except OSError as exc:  # disk full: as for rows, stop and publish nothing
-            self._abandon(f"cannot write snapshot {self.snapshot.snapshot_id}: {exc}")
-            deferred_from_coro(
-                self.crawler.engine.close_spider_async(reason="snapshot_write_failed")  # type: ignore[union-attr]
-            )
-            return None
-
-    def item_scraped(self, item: Any, spider: Spider, **_: Any) -> None:
-        if self.snapshot is None:
-            return
-        try:
-            self._report(spider, self.snapshot.add(item))
-        except OSError as exc:  # disk full, quota, file size limit: stop, publish nothing
-            self._abandon(f"cannot write snapshot {self.snapshot.snapshot_id}: {exc}")
-            deferred_from_coro(
-                self.crawler.engine.close_spider_async(reason="snapshot_write_failed")  # type: ignore[union-attr]
-            )
-
-    def _report(self, spider: Spider, rejected: list[tuple[Any, Exception]]) -> None:
-        """Rows that could not be written: their pages are not whole, so they are failed."""
-        for item, exc in rejected:
-            self.crawler.stats.inc_value("archiver/snapshot/row/unwritable")
-            spider.record_failure(  # type: ignore[attr-defined]
-                item.page_url,
-                item.listing_url,
-                f"entry {item.position} could not be written: {type(exc).__name__}: {exc}",
-            )
-
-    def _abandon(self, message: str) -> None:
-        """Log one line, count it, and remove the unpublished files (they may fill a disk)."""
-        logger.error("%s", message)
-        self.crawler.stats.set_value("archiver/snapshot/error", message)
-        self.crawler.stats.set_value("archiver/snapshot/status", "failed")
-        if self.snapshot is not None:
-            self.snapshot.discard()
-        self.snapshot = None
-
-    def spider_closed(self, spider: Spider, reason: str, **_: Any) -> None:
-        if self.snapshot is None:
-            return
-        try:
-            self._report(spider, self.snapshot.flush())
-            self._store_profiles(spider)
-            files = self.snapshot.close_files()
-        except OSError as exc:
-            self._abandon(f"cannot write snapshot {self.snapshot.snapshot_id}: {exc}")
-            return
-        try:
-            manifest = self.build_manifest(spider, reason, files)
-            target = self.snapshot.publish(manifest)
-        except OSError as exc:
-            self._abandon(f"cannot publish snapshot {self.snapshot.snapshot_id}: {exc}")
-            return
-        journal = getattr(spider, "journal", None)
-        if journal is not None:
-            journal.finish()
-        self.crawler.stats.set_value("archiver/snapshot/status", manifest["status"])
-        self.crawler.stats.set_value("archiver/snapshot/path", str(target))
-        for listing in manifest["listings"]:
-            if listing["announced"] is not None and listing["announced"] != listing["extracted"]:
-                logger.warning(
-                    "%s announces %d entries but %d were extracted",
-                    listing["start_url"],
-                    listing["announced"],
-                    listing["extracted"],
-                )
-        logger.info(
-            "snapshot published: %s (%d rows, %s)", target, manifest["rows"], manifest["status"]
-        )
-
-    def _store_profiles(self, spider: Spider) -> None:
-        """The profiles the crawl read pages with, as TOML, so that it can be re-read
-        exactly (``archiver reparse``) even after the profile file changed."""
-        assert self.snapshot is not None
-        folder = self.snapshot.path / PROFILES_FOLDER
-        used = {state.profile for state in getattr(spider, "listings", {}).values()}
-        for name in sorted(n for n in used if n):
-            profile = spider.profiles[name]  # type: ignore[attr-defined]
-            if profile.text:
-                folder.mkdir(exist_ok=True)
-                path = folder / f"{_safe_name(name)}.toml"
-                with path.open("w", encoding="utf-8") as handle:
-                    handle.write(profile.text)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-
-    def build_manifest(
-        self, spider: Spider, reason: str, files: dict[str, dict[str, Any]]
-    ) -> dict[str, Any]:
-        assert self.snapshot is not None
-        listings = list(getattr(spider, "listings", {}).values())
-        failed = [f for state in listings for f in state.failed]
-        pages = sum(state.pages_fetched for state in listings)
-        stats = self.crawler.stats.get_stats()
-        base = self.snapshot.base_manifest(files)
-        head = {key: base.pop(key) for key in ("format", "snapshot_id")}
-        derived = (
-            {"derived_from": Path(self.replay_from).name.removeprefix(PARTITION)}
-            if self.replay_from
-            else {}
-        )
-        profiles_folder = self.snapshot.path / PROFILES_FOLDER
-        return head | {
-            "status": snapshot_status(reason, len(failed), self.snapshot.rows, pages),
-            "close_reason": reason,
-            **derived,
-            **base,
-            "spider": spider.name,
-            "start_urls": list(getattr(spider, "start_urls", [])),
-            "profile": getattr(spider, "profile_spec", None),
-            "arguments": getattr(spider, "arguments", {}),
-            "profiles": {
-                p.stem: p.relative_to(self.snapshot.path).as_posix()
-                for p in sorted(profiles_folder.glob("*.toml"))
-            },
-            "pages_fetched": pages,
-            "pages_failed": failed,
-            "listings": [
-                {
-                    "start_url": state.start_url,
-                    "profile": state.profile,
-                    "announced": state.announced,
-                    "extracted": state.extracted,
-                    "pages_fetched": state.pages_fetched,
-                    "stopped": state.stopped,
-                    "page_time_sources": dict(state.page_time_sources),
-                }
-                for state in listings
-            ],
-            "warc": {
-                "files": sum(1 for name in files if name.startswith(f"{WARC_FOLDER}/")),
-                "captured": self.warc,
-                "records_written": self.snapshot.warc.records if self.snapshot.warc else 0,
-            },
-            "stats": {k: v for k, v in sorted(stats.items()) if k.startswith("archiver/")},
-        }
-
-
-def _safe_name(name: str) -> str:
-    """A profile name as a file name: never a path (names come from profile files)."""
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", name).lstrip(".") or "profile"
 
 
 def verify_snapshot(info: SnapshotInfo) -> list[str]:
@@ -571,6 +422,8 @@ def verify_snapshot(info: SnapshotInfo) -> list[str]:
 def _verify_parquet(
     info: SnapshotInfo, parquet: Path, records: dict[str, dict[str, str]]
 ) -> list[str]:
+    import pyarrow.parquet as pq
+
     where = f"snapshot {info.snapshot_id}"
     try:
         meta = pq.read_metadata(parquet)
@@ -609,3 +462,12 @@ def _verify_parquet(
                 f"file (first: {record_id} in {filename})"
             )
     return problems
+
+
+def __getattr__(name: str) -> Any:
+    # The Scrapy extension lived here before archiver 0.2: keep the old path working.
+    if name == "SnapshotWriter":
+        from archiver.extensions import SnapshotWriter
+
+        return SnapshotWriter
+    raise AttributeError(name)

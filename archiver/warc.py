@@ -29,7 +29,9 @@ import logging
 import mimetypes
 import os
 import zlib
-from collections.abc import Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -114,11 +116,17 @@ class Capture:
 
 
 class WarcWriter:
-    """Appends records to one snapshot's WARC files in ``folder``, rotating at ``max_bytes``.
+    """Appends records to one snapshot's WARC files in ``folder``, rotating at ``max_bytes``
+    (of records before compression).
 
-    Records are built by warcio (headers, digests) and each is compressed into a gzip member
-    of its own, at zlib's default level: readers (warcio, pywb) seek to any record.
+    Records are built by warcio (headers, digests) in the caller's thread; compressing each
+    into a gzip member of its own (zlib's default level, so readers seek to any record) and
+    writing it happen in order on one background thread: zlib releases Python's lock, so a
+    crawl goes on parsing while its evidence is compressed. A write error is raised by the
+    next call. At most ``QUEUE`` records wait; ``sync`` and ``close`` wait for all of them.
     """
+
+    QUEUE = 64
 
     def __init__(
         self,
@@ -139,47 +147,104 @@ class WarcWriter:
         self._serial = len(list(self.folder.glob(f"{prefix}-*{SUFFIX}*")))
         self._handle: BinaryIO | None = None
         self._path: Path | None = None
+        self._name: str | None = None  # the file records go to, as the caller sees it
         self._size = 0
         self.records = 0
         self._builder = WARCWriter(io.BytesIO(), gzip=False, warc_version=WARC_VERSION)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warc")
+        self._pending: deque[Future[None]] = deque()
+        self._error: BaseException | None = None
 
     # --- writing ----------------------------------------------------------------------------
 
-    def _member(self, records: Iterable[Any]) -> bytes:
-        """Serialise ``records`` (warcio builds them) and compress each as a gzip member."""
-        out = bytearray()
+    def _serialise(self, records: Iterable[Any]) -> list[bytes]:
+        """Each record as warcio writes it, uncompressed (headers, digests: this thread)."""
+        out = []
         for record in records:
             buffer = io.BytesIO()
             self._builder.out = buffer
             self._builder.write_record(record)
+            out.append(buffer.getvalue())
+        return out
+
+    def _compress(self, records: list[bytes]) -> bytes:
+        out = bytearray()
+        for data in records:
             compressor = zlib.compressobj(self.level, zlib.DEFLATED, zlib.MAX_WBITS | 16)
-            out += compressor.compress(buffer.getvalue()) + compressor.flush()
+            out += compressor.compress(data) + compressor.flush()
         return bytes(out)
 
-    def _open_next(self) -> None:
-        self._close_current()
+    def _submit(self, job: Callable[[], None]) -> None:
+        self._raise_error()
+        while len(self._pending) >= self.QUEUE:
+            self._pending.popleft().result()
+        while self._pending and self._pending[0].done():
+            self._pending.popleft().result()
+        self._pending.append(self._pool.submit(self._guarded, job))
+
+    def _guarded(self, job: Callable[[], None]) -> None:
+        if self._error is not None:
+            return  # a write failed: the snapshot is being abandoned, write nothing more
+        try:
+            job()
+        except BaseException as exc:
+            self._error = exc
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _drain(self) -> None:
+        while self._pending:
+            self._pending.popleft().result()
+        self._raise_error()
+
+    def _start_file(self) -> str:
+        """Name the next file and have it opened (with its warcinfo record) in order."""
         name = f"{self.prefix}-{self._serial:05d}{SUFFIX}"
         self._serial += 1
-        self._path = self.folder / (name + ".open")
-        self._handle = self._path.open("xb")
         info = {
             "software": f"archiver/{__version__} (+{PROJECT_URL}) with warcio",
             "format": "WARC File Format 1.1",
             "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
             **self.info,
         }
-        self._handle.write(self._member([self._builder.create_warcinfo_record(name, info)]))
-        self._size = self._handle.tell()
+        warcinfo = self._serialise([self._builder.create_warcinfo_record(name, info)])
+        if self._name is not None:
+            self._submit(self._finish_file)
+        self._submit(lambda: self._open_file(name, warcinfo))
+        self._name = name
+        self._size = sum(map(len, warcinfo))
+        return name
+
+    def _open_file(self, name: str, warcinfo: list[bytes]) -> None:  # on the writer thread
+        self._path = self.folder / (name + ".open")
+        self._handle = self._path.open("xb")
+        self._handle.write(self._compress(warcinfo))
+
+    def _finish_file(self) -> None:  # on the writer thread
+        if self._handle is None or self._path is None:
+            return
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+        self._handle.close()
+        os.rename(self._path, self._path.with_name(self._path.name.removesuffix(".open")))
+        self._handle = self._path = None
 
     def _write(self, records: list[Any]) -> str:
-        data = self._member(records)
-        if self._handle is None or (self._size and self._size + len(data) > self.max_bytes):
-            self._open_next()
-        assert self._handle is not None and self._path is not None
-        self._handle.write(data)
-        self._size += len(data)
+        data = self._serialise(records)
+        size = sum(map(len, data))
+        if self._name is None or (self._size and self._size + size > self.max_bytes):
+            self._start_file()
+        self._size += size
         self.records += len(records)
-        return f"{WARC_FOLDER}/{self._path.name.removesuffix('.open')}"
+
+        def write() -> None:
+            assert self._handle is not None
+            self._handle.write(self._compress(data))
+
+        self._submit(write)
+        return f"{WARC_FOLDER}/{self._name}"
 
     def capture(self, exchange: Exchange) -> Capture:
         """Write ``exchange`` (a response and its request, or a file as a resource)."""
@@ -239,25 +304,27 @@ class WarcWriter:
 
     def sync(self) -> None:
         """Make every record written so far durable (before a journal names one of them)."""
-        if self._handle is not None:
-            self._handle.flush()
-            os.fsync(self._handle.fileno())
 
-    def _close_current(self) -> None:
-        if self._handle is None or self._path is None:
-            return
-        self.sync()
-        self._handle.close()
-        final = self._path.with_name(self._path.name.removesuffix(".open"))
-        os.rename(self._path, final)
-        self._handle = self._path = None
+        def flush() -> None:
+            if self._handle is not None:
+                self._handle.flush()
+                os.fsync(self._handle.fileno())
+
+        self._submit(flush)
+        self._drain()
 
     def close(self) -> list[Path]:
         """Finish the open file; return every WARC file of the snapshot, in order."""
-        self._close_current()
+        if self._name is not None:
+            self._submit(self._finish_file)
+        self._drain()
+        self._pool.shutdown()
         return files(self.folder)
 
     def abort(self) -> None:
+        """Stop writing (the snapshot is abandoned); the files are removed by the caller."""
+        self._error = self._error or OSError("WARC writing abandoned")
+        self._pool.shutdown(wait=True, cancel_futures=True)
         if self._handle is not None:
             with contextlib.suppress(OSError):
                 self._handle.close()

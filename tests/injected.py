@@ -5,8 +5,8 @@ Loaded by ``scrapy crawl`` through ``-s ITEM_PIPELINES=...`` in tests/test_fault
 
 from __future__ import annotations
 
+from archiver.extensions import SnapshotWriter
 from archiver.items import ListingEntry
-from archiver.snapshots import SnapshotWriter
 
 
 class ExplodingPipeline:

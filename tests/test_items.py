@@ -6,12 +6,20 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pyarrow as pa
+import pytest
 
 from archiver import items
-from archiver.items import COLUMNS, PARTITIONED_SCHEMA, SCHEMA, ListingEntry
+from archiver.items import (
+    COLUMNS,
+    PARTITIONED_SCHEMA,
+    SCHEMA,
+    ListingEntry,
+    column_fits,
+    row_problem,
+)
 
 # Hints the profile gives the pipelines; they are never written (see items.py).
 NOT_COLUMNS = {"date_order", "count_fields", "rejected"}
@@ -56,3 +64,60 @@ def test_non_nullable_columns_are_required_or_always_set() -> None:
 
 def test_the_partitioned_schema_leaves_out_only_the_partition_key() -> None:
     assert PARTITIONED_SCHEMA.names == [n for n in SCHEMA.names if n != "snapshot_id"]
+
+
+GOOD = {
+    "snapshot_id": "s", "source": "Blog", "entry_id": "0" * 16, "title": "T", "position": 1,
+    "page_url": "https://a.example/", "fetched_at": datetime(2025, 1, 1, tzinfo=UTC),
+    "page_time": datetime(2025, 1, 1, tzinfo=UTC),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({}, None),
+        ({"views": 2**63 - 1, "extra": {"a": "b"}, "counts": {"a": 0}}, None),
+        ({"views": "many"}, "column 'views' (int64) cannot hold 'many'"),
+        ({"views": True}, "column 'views' (int64) cannot hold True"),
+        ({"views": 2**63}, "column 'views' (int64) cannot hold 9223372036854775808"),
+        ({"position": 2**31}, "column 'position' (int32) cannot hold 2147483648"),
+        ({"title": None}, "column 'title' cannot be null"),
+        ({"fetched_at": datetime(2025, 1, 1)}, "column 'fetched_at' (timestamp) cannot hold"),
+        ({"extra": {"a": 1}}, "column 'extra' (map_string) cannot hold {'a': 1}"),
+        ({"counts": {"a": "1"}}, "column 'counts' (map_int64) cannot hold {'a': '1'}"),
+        ({"url": b"https://a.example/"}, "column 'url' (string) cannot hold b'https://a"),
+    ],
+)
+def test_a_row_of_the_wrong_type_is_named_before_it_is_written(change, problem) -> None:
+    found = row_problem((GOOD | change).get)
+    assert found == problem if problem is None else found.startswith(problem)
+
+
+AWARE, NAIVE = datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 1, 1)
+
+
+class Text(str):
+    pass
+
+
+@pytest.mark.parametrize(
+    ("kind", "values", "fits"),
+    [
+        ("string", ["a", None, Text("b")], True),
+        ("string", ["a", b"b"], False),
+        ("int64", [1, None, 2**63 - 1], True),
+        ("int64", [1, 1.5], False),
+        ("int64", [True], False),
+        ("int64", [2**63], False),
+        ("int32", [2**31], False),
+        ("timestamp", [AWARE, None], True),
+        ("timestamp", [AWARE, NAIVE], False),
+        ("map_string", [{"a": "b"}, None, {}], True),
+        ("map_string", [{"a": 1}], False),
+        ("map_int64", [{"a": 1}], True),
+        ("map_int64", [{"a": 1.5}], False),
+    ],
+)
+def test_a_column_fits_its_kind_only_when_every_value_does(kind, values, fits) -> None:
+    assert column_fits(kind, values) is fits

@@ -202,3 +202,29 @@ def test_any_text_at_all_loads_or_fails_with_profile_error(text: str) -> None:
         parse_profile(text, "fuzz.toml")
     except ProfileError as error:
         assert str(error).startswith("profile fuzz.toml")
+
+
+PLAIN_PATHS = st.lists(
+    st.one_of(
+        st.text(alphabet="abcXYZ019-._~!$&'()*+,;=:@%é", max_size=8),
+        st.sampled_from([".", "..", "", "www", "a.b", "..."]),
+    ),
+    max_size=5,
+).map(lambda segments: "".join("/" + s for s in segments))
+
+
+@given(
+    scheme=st.sampled_from(["http", "https", "HTTP"]),
+    host=st.sampled_from(["a.example", "WWW.Blog.Example", "www.x-y.io", "localhost", "x.y.z"]),
+    port=st.sampled_from(["", ":443", ":8080"]),
+    path=PLAIN_PATHS,
+    tail=st.sampled_from(["", "/", "?", "?b=2&a=1", "#frag", "%7E", " "]),
+)
+@settings(max_examples=500)
+def test_the_fast_canonical_key_equals_the_general_one(scheme, host, port, path, tail) -> None:
+    """Entry ids are a promise: the shortcut for plain URLs must give exactly what w3lib's
+    full canonicalisation gives."""
+    from archiver.pipelines.identity import _general_key, canonical_post_key
+
+    url = f"{scheme}://{host}{port}{path}{tail}"
+    assert canonical_post_key(url) == _general_key(url)

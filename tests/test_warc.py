@@ -136,6 +136,7 @@ def test_open_until_closed_and_rotated_at_the_size_limit(folder) -> None:
     writer = WarcWriter(folder, "snap", max_bytes=2000)
     for n in range(4):
         writer.capture(exchange(url=f"https://blog.example/{n}"))
+    writer.sync()
     assert files(folder) == [p.with_name(p.name.removesuffix(".open")) for p in files(folder)]
     assert list(folder.glob(f"*{OPEN_SUFFIX}"))  # the one being written looks unfinished
     closed = writer.close()

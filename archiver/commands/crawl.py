@@ -1,17 +1,24 @@
-"""``scrapy crawl`` as Scrapy's own, plus two things a scheduler needs.
+"""``scrapy crawl`` as Scrapy's own, plus what a scheduler and a small machine need.
 
 * Bad spider arguments (``-a profile=...``) end before crawling with one line, exit 2.
 * The exit code says what was archived (see README, "Exit codes"):
   0 complete, 3 partial, 1 failed (nothing archived, or the crawl could not start).
+* The snapshot is published by ``archiver.publish``, which this process becomes when the
+  crawl ends (``os.execv``: same process, log and exit code): the Parquet file is built
+  without the crawl's memory, and a crawl never loads pyarrow.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
+from scrapy.crawler import Crawler
 from scrapy.exceptions import UsageError
 from scrapy.utils.job import job_dir
 
@@ -22,6 +29,11 @@ EXIT_CODES = {"complete": 0, "partial": 3, "failed": 1}
 
 
 class Command(ScrapyCrawlCommand):
+    def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
+        super().process_options(args, opts)
+        assert self.settings is not None
+        self.settings.set("ARCHIVER_PUBLISH_BY_EXEC", True, priority="cmdline")
+
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if len(args) != 1:
             super().run(args, opts)
@@ -60,8 +72,28 @@ class Command(ScrapyCrawlCommand):
         if status is None:  # snapshots off (-s ARCHIVER_SNAPSHOTS=0)
             self.exitcode = 0 if stats and stats.get_value("finish_reason") == "finished" else 1
             return
+        pending = stats.get_value("archiver/snapshot/pending")
+        if pending:
+            self._become_publisher(pending, crawler)
         self.exitcode = EXIT_CODES.get(status, 1)
         path = stats.get_value("archiver/snapshot/path")
         if path:  # the one line a person or a cron mail needs: where the snapshot went
             rows = stats.get_value("item_scraped_count", 0)
             sys.stdout.write(f"snapshot {status}: {Path(path).resolve()} ({rows} rows)\n")
+
+    def _become_publisher(self, staging: str, crawler: Crawler) -> NoReturn:
+        """Replace this process with ``archiver.publish``, keeping the journal's lock."""
+        command = [sys.executable, "-m", "archiver.publish", staging]
+        journal = getattr(crawler.spider, "journal", None)
+        if journal is not None and not journal.closed:
+            fd = journal.fileno()
+            os.set_inheritable(fd, True)
+            command += ["--journal-fd", str(fd)]
+        settings = crawler.settings
+        if settings.get("LOG_FILE"):
+            command += ["--log-file", settings["LOG_FILE"]]
+        command += ["--log-level", str(settings.get("LOG_LEVEL", "INFO"))]
+        sys.stdout.flush()
+        sys.stderr.flush()
+        logging.shutdown()
+        os.execv(sys.executable, command)

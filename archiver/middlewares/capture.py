@@ -19,7 +19,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 
-from archiver.snapshots import SnapshotWriter
+from archiver.extensions import SnapshotWriter
 from archiver.warc import Exchange
 
 

@@ -8,8 +8,10 @@ reported at start-up as one line naming the file and the key.
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -55,29 +57,53 @@ def is_xpath(query: str) -> bool:
     return query.startswith(("/", "./", "("))
 
 
+# Parsel's extension functions, as its own selectors have them (re:test, set:difference).
+_NAMESPACES = {"re": "http://exslt.org/regular-expressions", "set": "http://exslt.org/sets"}
+
+
+@functools.lru_cache(maxsize=1024)
+def compile_query(query: str) -> Callable[[etree._Element], Any]:
+    """``query`` (CSS in parsel's dialect, or XPath) compiled once, to run on lxml nodes.
+
+    Each profile applies the same few selectors to every entry of every page; compiling
+    them once instead of at each call is most of what extraction costs. A query using
+    parsel's extension prefixes (``re:``, ``set:``) is run as parsel runs it, through the
+    element: lxml's compiled XPath leaks memory on every call when given namespaces.
+    """
+    xpath = query if is_xpath(query) else HTMLTranslator().css_to_xpath(query)
+    if not any(f"{prefix}:" in xpath for prefix in _NAMESPACES):
+        return etree.XPath(xpath, smart_strings=False)
+    etree.XPath(xpath, namespaces=_NAMESPACES)  # fails now, not at the first page
+
+    def evaluate(node: etree._Element) -> Any:
+        return node.xpath(xpath, namespaces=_NAMESPACES, smart_strings=False)
+
+    return evaluate
+
+
 def _compile_selector(query: str) -> None:
     """Raise ValueError when ``query`` is not a valid CSS (parsel dialect) or XPath selector."""
     try:
-        if is_xpath(query):
-            etree.XPath(query)
-        else:
-            HTMLTranslator().css_to_xpath(query)
+        compile_query(query)
     except (SelectorError, etree.XPathSyntaxError, ValueError) as exc:
         raise ValueError(str(exc) or type(exc).__name__) from exc
 
 
-def select_text(node: Selector, query: str) -> str | None:
+def _node(page: Selector | etree._Element) -> etree._Element:
+    return page.root if isinstance(page, Selector) else page
+
+
+def select_text(node: Selector | etree._Element, query: str) -> str | None:
     """All text ``query`` yields under ``node``, joined by spaces; None when there is none.
 
     A selector that ends in ``::text`` or an attribute yields text, already decoded by the
     HTML parser, and it is kept as it is. One that yields elements yields their text as a
     reader sees it (``archiver.readable``): markup is never stripped from text by a pattern.
     """
-    found = node.xpath(query) if is_xpath(query) else node.css(query)
-    pieces = [
-        element_text(hit.root) if isinstance(hit.root, etree._Element) else hit.get()
-        for hit in found
-    ]
+    found = compile_query(query)(_node(node))
+    if not isinstance(found, list):  # string(), count(): one value
+        found = [found]
+    pieces = [element_text(hit) if isinstance(hit, etree._Element) else str(hit) for hit in found]
     text = " ".join(" ".join(pieces).split())
     return text or None
 
@@ -115,13 +141,12 @@ class Profile:
     def extra_fields(self) -> list[str]:
         return [name for name in self.fields if name not in CONTRACT_FIELDS]
 
-    def matches(self, page: Selector) -> bool:
+    def matches(self, page: Selector | etree._Element) -> bool:
         """True when the page looks like this format (used by ``profile=auto``)."""
-        query = self.detect or self.entries
-        return bool(page.xpath(query) if is_xpath(query) else page.css(query))
+        return bool(compile_query(self.detect or self.entries)(_node(page)))
 
     def _value(
-        self, node: Selector, name: str, query: str, unmatched: dict[str, int]
+        self, node: etree._Element, name: str, query: str, unmatched: dict[str, int]
     ) -> str | None:
         text = select_text(node, query) if query else None
         pattern = self.patterns.get(name)
@@ -133,10 +158,12 @@ class Profile:
             return None
         return (match.group(1) if pattern.groups else match.group(0)).strip() or None
 
-    def extract(self, page: Selector, page_url: str) -> PageData:
-        """Apply the profile to one page; relative links are resolved against ``page_url``."""
+    def extract(self, page: Selector | etree._Element, page_url: str) -> PageData:
+        """Apply the profile to one page (a parsel Selector or its lxml root); relative links
+        are resolved against ``page_url``."""
         unmatched: dict[str, int] = {}
-        nodes = page.xpath(self.entries) if is_xpath(self.entries) else page.css(self.entries)
+        page = _node(page)
+        nodes = compile_query(self.entries)(page)
         entries = [
             {name: self._value(node, name, query, unmatched) for name, query in self.fields.items()}
             for node in nodes
@@ -144,8 +171,9 @@ class Profile:
         page_source = self._value(page, "source", self.page.get("source", ""), unmatched)
         default_source = page_source or urlsplit(page_url).hostname or "local file"
         for entry in entries:
-            if entry.get("url"):
-                entry["url"] = urljoin(page_url, entry["url"])
+            url = entry.get("url")
+            if url and not url.startswith(("https://", "http://")):  # absolute: as it is
+                entry["url"] = urljoin(page_url, url)
             # An entry's own source, else the name the page shows, else the host.
             entry["source"] = entry.get("source") or default_source
         next_href = self._value(page, "next", self.page.get("next", ""), unmatched)

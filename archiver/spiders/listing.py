@@ -22,9 +22,8 @@ from scrapy.http import Response
 from scrapy.utils.job import job_dir
 from twisted.python.failure import Failure
 
-from archiver.dates import page_time
+from archiver.dates import iso_utc, page_time
 from archiver.errors import ArchiverError
-from archiver.exporters import iso_utc
 from archiver.items import ListingEntry
 from archiver.journal import PageJournal
 from archiver.profiles import (
@@ -54,8 +53,10 @@ class ListingState:
     # Where each page's time came from: "page" ([page] time), "date_header", "fetched_at".
     page_time_sources: Counter[str] = field(default_factory=Counter)
     last_page: dict[str, Any] | None = None  # the latest page record (profile check shows it)
-    seen_pages: set[str] = field(default_factory=set)
-    seen_content: set[tuple] = field(default_factory=set)
+    # Loop detection: pages and page contents seen so far, kept as hashes so that memory
+    # stays small on crawls of 100,000 pages.
+    seen_pages: set[int] = field(default_factory=set)
+    seen_content: set[int] = field(default_factory=set)
 
 
 def describe(exc: BaseException) -> str:
@@ -225,7 +226,7 @@ class ListingSpider(scrapy.Spider):
     def _profile_for(self, state: ListingState, response: Response) -> Profile:
         if state.profile is not None:
             return self.profiles[state.profile]
-        profile = detect_profile(self.candidates, response, response.url)
+        profile = detect_profile(self.candidates, response.selector, response.url)
         if self.profile_spec == "auto":
             self.logger.info("profile auto: %s matches %s", profile.name, response.url)
         return profile
@@ -295,11 +296,11 @@ class ListingSpider(scrapy.Spider):
         source = record.get("page_time_source", "date_header")
         state.page_time_sources[source] += 1
         self.crawler.stats.inc_value(f"archiver/page_time/source/{source}")
-        state.seen_pages.add(record["url"])
+        state.seen_pages.add(hash(record["url"]))
         if record["page_no"] == 1:
             state.announced = record["announced"]
-        signature = tuple((e.get("title"), e.get("url")) for e in record["entries"])
-        if signature and signature in state.seen_content:
+        signature = hash(tuple((e.get("title"), e.get("url")) for e in record["entries"]))
+        if record["entries"] and signature in state.seen_content:
             state.stopped = f"{record['url']} repeats an earlier page: not archived again"
             self.crawler.stats.inc_value("archiver/follow/next/repeated_page")
             self.logger.warning("%s", state.stopped)
@@ -351,7 +352,7 @@ class ListingSpider(scrapy.Spider):
                 "not following %s from %s: other host or scheme", next_url, record["url"]
             )
             return None
-        if next_url in state.seen_pages:
+        if hash(next_url) in state.seen_pages:
             state.stopped = f"pagination loops back to {next_url}"
             self.crawler.stats.inc_value("archiver/follow/next/loop")
             return None

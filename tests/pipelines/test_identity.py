@@ -55,3 +55,9 @@ def test_an_id_is_the_start_of_the_sha256_of_the_canonical_key() -> None:
     key = "lilianweng.github.io/posts/2025-05-01-thinking"
     assert canonical_post_key(POST) == key
     assert make_entry_id(POST, None, None) == hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+@pytest.mark.parametrize("url", ["http://host:443%7E/p", "http://[::1/p", "https://a.example:x/"])
+def test_a_url_w3lib_cannot_read_falls_back_to_source_and_title(url: str) -> None:
+    assert canonical_post_key(url) is None
+    assert make_entry_id(url, "Blog", "A post") == make_entry_id(None, "Blog", "A post")

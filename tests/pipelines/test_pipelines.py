@@ -6,24 +6,23 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from scrapy.exceptions import DropItem
-from scrapy.utils.misc import load_object
 from scrapy.utils.test import get_crawler
 
 from archiver.items import ListingEntry
-from archiver.settings import ITEM_PIPELINES
+from archiver.pipelines import NormalisePipeline
+from archiver.settings import ARCHIVER_NORMALISERS
 
 
 @pytest.fixture
 def crawler():
-    crawler = get_crawler()
+    crawler = get_crawler(settings_dict={"ARCHIVER_NORMALISERS": ARCHIVER_NORMALISERS})
     crawler.stats.open_spider()
     return crawler
 
 
 def run_pipelines(crawler, item: ListingEntry) -> ListingEntry:
-    for path in sorted(ITEM_PIPELINES, key=ITEM_PIPELINES.get):
-        item = load_object(path).from_crawler(crawler).process_item(item)
-    return item
+    """The normalisers as a crawl runs them: in order, inside the one Scrapy pipeline."""
+    return NormalisePipeline.from_crawler(crawler).process_item(item)
 
 
 def entry(capture_time: datetime, **fields: object) -> ListingEntry:
@@ -87,3 +86,17 @@ def test_profile_date_order_reaches_the_age_pipeline(crawler) -> None:
     page_time = datetime(2025, 12, 1, tzinfo=UTC)
     item = run_pipelines(crawler, entry(page_time, age_text="01/05/2025", date_order="dmy"))
     assert item.published_earliest.month == 4 and item.published_latest.month == 5
+
+
+def test_the_normalisers_run_in_their_setting_order_and_can_be_turned_off(capture_time) -> None:
+    settings = dict(ARCHIVER_NORMALISERS) | {"archiver.pipelines.views.ViewsPipeline": None}
+    crawler = get_crawler(settings_dict={"ARCHIVER_NORMALISERS": settings})
+    crawler.stats.open_spider()
+    pipeline = NormalisePipeline.from_crawler(crawler)
+    names = [stage.__self__.__class__.__name__ for stage in pipeline.stages]
+    assert names == [
+        "CleanTextPipeline", "RequireTitlePipeline", "EntryIdPipeline", "AgePipeline",
+        "ExtraCountsPipeline",
+    ]  # fmt: skip
+    item = pipeline.process_item(entry(capture_time))
+    assert item.views is None and item.entry_id  # views not read: that stage is off

@@ -1,0 +1,243 @@
+"""Scrapy extensions: what a crawl does besides crawling.
+
+``SnapshotWriter`` streams every scraped item into a staging snapshot
+(``archiver.snapshots.StagedSnapshot``), keeps the crawl's evidence (``capture``, called by
+``archiver.middlewares.capture``), and seals and publishes the snapshot when the spider
+closes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from scrapy import Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import CloseSpider, NotConfigured
+from scrapy.utils.defer import deferred_from_coro
+from scrapy.utils.job import job_dir
+
+from archiver.snapshots import (
+    PARTITION,
+    PENDING_FILE,
+    PROFILES_FOLDER,
+    StagedSnapshot,
+    publish_sealed,
+    snapshot_status,
+    write_synced,
+)
+from archiver.warc import WARC_FOLDER, Capture, Exchange
+from archiver.warc import files as warc_files
+
+logger = logging.getLogger("archiver.snapshots")
+
+
+class SnapshotWriter:
+    """Scrapy extension: streams every scraped item into a staging snapshot, keeps the
+    crawl's evidence (``capture``, called by ``CaptureMiddleware``) and publishes both.
+
+    Signal handlers take ``**_``: Scrapy passes a handler only the arguments it names, unless
+    the handler is wrapped (a decorator, mutmut's trampolines) and names none.
+    """
+
+    def __init__(self, crawler: Crawler, data_dir: Path) -> None:
+        self.crawler = crawler
+        self.data_dir = data_dir
+        self.snapshot: StagedSnapshot | None = None
+        settings = crawler.settings
+        self.replay_from = settings.get("ARCHIVER_REPLAY") or None
+        self.warc = settings.getbool("ARCHIVER_WARC", True) and not self.replay_from
+        # With a JOBDIR, a page's record must be durable before the journal names it.
+        self.sync = bool(job_dir(settings))
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SnapshotWriter:
+        if not crawler.settings.getbool("ARCHIVER_SNAPSHOTS", True):
+            raise NotConfigured("ARCHIVER_SNAPSHOTS is off")
+        writer = cls(crawler, Path(crawler.settings.get("ARCHIVER_DATA_DIR", "data")))
+        crawler.signals.connect(writer.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(writer.item_scraped, signal=signals.item_scraped)
+        crawler.signals.connect(writer.spider_closed, signal=signals.spider_closed)
+        return writer
+
+    @staticmethod
+    def of(crawler: Crawler) -> SnapshotWriter | None:
+        """The crawl's snapshot writer, if snapshots are on."""
+        extensions = getattr(crawler, "extensions", None)
+        for extension in getattr(extensions, "middlewares", ()):
+            if isinstance(extension, SnapshotWriter):
+                return extension
+        return None
+
+    def spider_opened(self, spider: Spider, **_: Any) -> None:
+        try:
+            self.snapshot = StagedSnapshot(
+                self.data_dir,
+                spider.snapshot_id,  # type: ignore[attr-defined]
+                resume=bool(getattr(spider, "resumed", False)),
+                warc=self.warc,
+                warc_info={
+                    "robots": "obey" if self.crawler.settings.getbool("ROBOTSTXT_OBEY") else "",
+                    "http-header-user-agent": self.crawler.settings.get("USER_AGENT", ""),
+                },
+                evidence_from=Path(self.replay_from) if self.replay_from else None,
+            )
+        except OSError as exc:
+            logger.error("cannot write snapshots under %s: %s", self.data_dir, exc)
+            self.crawler.stats.set_value("archiver/snapshot/error", str(exc))
+            raise CloseSpider("snapshot_unwritable") from exc
+        logger.info("snapshot %s: writing to %s", self.snapshot.snapshot_id, self.snapshot.path)
+
+    def capture(self, exchange: Exchange) -> Capture | None:
+        """Keep one response as evidence; its record id and file, or None."""
+        if self.snapshot is None:
+            return None
+        try:
+            return self.snapshot.capture(exchange, sync=self.sync)
+        except OSError as exc:  # disk full: as for rows, stop and publish nothing
+            self._abandon(f"cannot write snapshot {self.snapshot.snapshot_id}: {exc}")
+            deferred_from_coro(
+                self.crawler.engine.close_spider_async(reason="snapshot_write_failed")  # type: ignore[union-attr]
+            )
+            return None
+
+    def item_scraped(self, item: Any, spider: Spider, **_: Any) -> None:
+        if self.snapshot is None:
+            return
+        try:
+            self._report(spider, self.snapshot.add(item))
+        except OSError as exc:  # disk full, quota, file size limit: stop, publish nothing
+            self._abandon(f"cannot write snapshot {self.snapshot.snapshot_id}: {exc}")
+            deferred_from_coro(
+                self.crawler.engine.close_spider_async(reason="snapshot_write_failed")  # type: ignore[union-attr]
+            )
+
+    def _report(self, spider: Spider, rejected: list[tuple[Any, Exception]]) -> None:
+        """Rows that could not be written: their pages are not whole, so they are failed."""
+        for item, exc in rejected:
+            self.crawler.stats.inc_value("archiver/snapshot/row/unwritable")
+            spider.record_failure(  # type: ignore[attr-defined]
+                item.page_url,
+                item.listing_url,
+                f"entry {item.position} could not be written: {type(exc).__name__}: {exc}",
+            )
+
+    def _abandon(self, message: str) -> None:
+        """Log one line, count it, and remove the unpublished files (they may fill a disk)."""
+        logger.error("%s", message)
+        self.crawler.stats.set_value("archiver/snapshot/error", message)
+        self.crawler.stats.set_value("archiver/snapshot/status", "failed")
+        if self.snapshot is not None:
+            self.snapshot.discard()
+        self.snapshot = None
+
+    def spider_closed(self, spider: Spider, reason: str, **_: Any) -> None:
+        if self.snapshot is None:
+            return
+        try:
+            self._report(spider, self.snapshot.flush())
+            self._store_profiles(spider)
+            self.snapshot.seal()
+        except OSError as exc:
+            self._abandon(f"cannot write snapshot {self.snapshot.snapshot_id}: {exc}")
+            return
+        manifest = self.build_manifest(spider, reason)
+        for listing in manifest["listings"]:
+            if listing["announced"] is not None and listing["announced"] != listing["extracted"]:
+                logger.warning(
+                    "%s announces %d entries but %d were extracted",
+                    listing["start_url"],
+                    listing["announced"],
+                    listing["extracted"],
+                )
+        journal = getattr(spider, "journal", None)
+        self.crawler.stats.set_value("archiver/snapshot/status", manifest["status"])
+        if self.crawler.settings.getbool("ARCHIVER_PUBLISH_BY_EXEC"):
+            # `scrapy crawl` finishes in a fresh process (archiver.publish): building the
+            # Parquet file needs pyarrow, which the crawl process never loaded.
+            pending = {"manifest": manifest, "journal": str(journal.path) if journal else None}
+            write_synced(self.snapshot.path / PENDING_FILE, pending)
+            self.crawler.stats.set_value("archiver/snapshot/pending", str(self.snapshot.path))
+            return
+        try:
+            target = publish_sealed(self.snapshot.path, manifest)
+        except OSError as exc:
+            self._abandon(f"cannot publish snapshot {self.snapshot.snapshot_id}: {exc}")
+            return
+        if journal is not None:
+            journal.finish()
+        self.crawler.stats.set_value("archiver/snapshot/path", str(target))
+
+    def _store_profiles(self, spider: Spider) -> None:
+        """The profiles the crawl read pages with, as TOML, so that it can be re-read
+        exactly (``archiver reparse``) even after the profile file changed."""
+        assert self.snapshot is not None
+        folder = self.snapshot.path / PROFILES_FOLDER
+        used = {state.profile for state in getattr(spider, "listings", {}).values()}
+        for name in sorted(n for n in used if n):
+            profile = spider.profiles[name]  # type: ignore[attr-defined]
+            if profile.text:
+                folder.mkdir(exist_ok=True)
+                path = folder / f"{_safe_name(name)}.toml"
+                with path.open("w", encoding="utf-8") as handle:
+                    handle.write(profile.text)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+
+    def build_manifest(self, spider: Spider, reason: str) -> dict[str, Any]:
+        """Everything the manifest says but the files' checksums and the schema."""
+        assert self.snapshot is not None
+        listings = list(getattr(spider, "listings", {}).values())
+        failed = [f for state in listings for f in state.failed]
+        pages = sum(state.pages_fetched for state in listings)
+        stats = self.crawler.stats.get_stats()
+        base = self.snapshot.base_manifest()
+        head = {key: base.pop(key) for key in ("format", "snapshot_id")}
+        derived = (
+            {"derived_from": Path(self.replay_from).name.removeprefix(PARTITION)}
+            if self.replay_from
+            else {}
+        )
+        profiles_folder = self.snapshot.path / PROFILES_FOLDER
+        return head | {
+            "status": snapshot_status(reason, len(failed), self.snapshot.rows, pages),
+            "close_reason": reason,
+            **derived,
+            **base,
+            "spider": spider.name,
+            "start_urls": list(getattr(spider, "start_urls", [])),
+            "profile": getattr(spider, "profile_spec", None),
+            "arguments": getattr(spider, "arguments", {}),
+            "profiles": {
+                p.stem: p.relative_to(self.snapshot.path).as_posix()
+                for p in sorted(profiles_folder.glob("*.toml"))
+            },
+            "pages_fetched": pages,
+            "pages_failed": failed,
+            "listings": [
+                {
+                    "start_url": state.start_url,
+                    "profile": state.profile,
+                    "announced": state.announced,
+                    "extracted": state.extracted,
+                    "pages_fetched": state.pages_fetched,
+                    "stopped": state.stopped,
+                    "page_time_sources": dict(state.page_time_sources),
+                }
+                for state in listings
+            ],
+            "warc": {
+                "files": len(warc_files(self.snapshot.path / WARC_FOLDER)),
+                "captured": self.warc,
+                "records_written": self.snapshot.warc.records if self.snapshot.warc else 0,
+            },
+            "stats": {k: v for k, v in sorted(stats.items()) if k.startswith("archiver/")},
+        }
+
+
+def _safe_name(name: str) -> str:
+    """A profile name as a file name: never a path (names come from profile files)."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name).lstrip(".") or "profile"

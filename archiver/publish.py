@@ -1,0 +1,73 @@
+"""The last step of ``scrapy crawl listing``: publish the snapshot the crawl sealed.
+
+``archiver.commands.crawl`` replaces the crawl's process with this one (``os.execv``), so the
+Parquet file is built by a process that never held the crawl's memory, and the crawl never
+loads pyarrow: a crawl's peak memory stays close to Scrapy's own. The process id, the log,
+the exit code and the journal's lock (its file descriptor is passed on) stay the same.
+
+``python -m archiver.publish STAGING_DIR [--journal-fd N] [--log-file PATH --log-level L]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.abc
+import json
+import logging
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from archiver.snapshots import PENDING_FILE, publish_sealed
+
+logger = logging.getLogger("archiver.snapshots")
+
+EXIT_CODES = {"complete": 0, "partial": 3, "failed": 1}
+
+
+class WithoutPandas(importlib.abc.MetaPathFinder):
+    """Refuses to import pandas in this process. pyarrow imports pandas, when installed,
+    the first time it converts Python values (``pyarrow.array``), and treats an
+    ImportError as "no pandas"; publishing never needs it, and it would add 40 MB."""
+
+    def find_spec(self, name: str, path: Any, target: Any = None) -> None:
+        if name == "pandas" or name.startswith("pandas."):
+            raise ImportError(f"{name} is not used while publishing a snapshot")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m archiver.publish")
+    parser.add_argument("staging")
+    parser.add_argument("--journal-fd", type=int)
+    parser.add_argument("--log-file")
+    parser.add_argument("--log-level", default="INFO")
+    args = parser.parse_args(argv)
+    if "pandas" not in sys.modules:
+        sys.meta_path.insert(0, WithoutPandas())
+    handler = logging.FileHandler(args.log_file) if args.log_file else logging.StreamHandler()
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s [%(name)s] %(levelname)s: %(message)s", "%Y-%m-%d %H:%M:%S")
+    )
+    logging.basicConfig(level=args.log_level, handlers=[handler])
+    folder = Path(args.staging)
+    pending = json.loads((folder / PENDING_FILE).read_text("utf-8"))
+    manifest = pending["manifest"]
+    try:
+        target = publish_sealed(folder, manifest)
+    except OSError as exc:
+        logger.error("cannot publish snapshot %s: %s", manifest["snapshot_id"], exc)
+        shutil.rmtree(folder, ignore_errors=True)
+        return 1
+    if pending.get("journal"):  # published: the journal has done its work
+        Path(pending["journal"]).unlink(missing_ok=True)
+    if args.journal_fd is not None:
+        os.close(args.journal_fd)
+    status = manifest["status"]
+    sys.stdout.write(f"snapshot {status}: {target.resolve()} ({manifest['rows']} rows)\n")
+    return EXIT_CODES.get(status, 1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
