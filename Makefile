@@ -9,9 +9,10 @@ $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 
 # Re-install whenever pyproject.toml changes; the stamp keeps repeated runs fast.
+# setuptools prints a notice box for every editable install; it is not a problem of ours.
 $(VENV)/.installed: pyproject.toml | $(BIN)/activate
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
 # pywb, the web archivists' replay tool, proves the WARC files replay (tests/test_evidence.py).

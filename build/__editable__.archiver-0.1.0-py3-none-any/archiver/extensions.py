@@ -1,0 +1,1 @@
+/work/main/archiver/extensions.py

@@ -1,0 +1,1 @@
+/work/main/archiver/middlewares/__init__.py

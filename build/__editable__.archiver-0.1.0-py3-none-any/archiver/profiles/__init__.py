@@ -1,0 +1,1 @@
+/work/main/archiver/profiles/__init__.py

@@ -1,0 +1,1 @@
+/work/main/archiver/spiders/__init__.py
