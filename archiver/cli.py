@@ -1,6 +1,8 @@
-"""The ``archiver`` command: list, compare, follow and check snapshots; try out profiles.
+"""The ``archiver`` command: list, compare, follow, look at, check and prune snapshots; read
+them again; try out profiles.
 
-Every sub-command takes ``--data-dir``; bad input ends with one line on stderr and exit 2.
+Every sub-command takes ``--data-dir`` and ``--help``; bad input ends with one line on
+stderr and exit 2. Tables are for people; ``--json`` is for scripts.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+import pandas as pd
+
 from archiver import __version__
 from archiver.errors import ArchiverError
 from archiver.snapshots import list_snapshots, verify_snapshot
@@ -19,6 +23,58 @@ from archiver.snapshots import list_snapshots, verify_snapshot
 
 def _out(stream: TextIO, text: str = "") -> None:
     stream.write(text + "\n")
+
+
+class Progress:
+    """Counts long work on stderr: a line rewritten in place on a terminal, else a line
+    every tenth of the way (for logs and cron mails)."""
+
+    def __init__(self, what: str, total: int, stream: TextIO | None = None) -> None:
+        self.what, self.total = what, total
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.step = max(1, total // 10)
+
+    def __call__(self, done: int, _total: int | None = None) -> None:
+        if self.total < 50:  # short work needs no counter
+            return
+        if self.tty:
+            end = "\n" if done >= self.total else ""
+            self.stream.write(f"\r{self.what}: {done}/{self.total}{end}")
+        elif done % self.step == 0 or done == self.total:
+            self.stream.write(f"{self.what}: {done}/{self.total}\n")
+        self.stream.flush()
+
+
+def table(frame: pd.DataFrame, limits: dict[str, int] | None = None) -> str:
+    """A DataFrame as aligned text columns a person reads; long cells cut with an ellipsis."""
+    limits = limits or {}
+
+    def cell(name: str, value: object) -> str:
+        if value is None or (not isinstance(value, str | list | dict) and pd.isna(value)):
+            return "-"
+        if isinstance(value, pd.Timestamp):
+            text = value.isoformat().replace("+00:00", "Z")
+        elif isinstance(value, bool):
+            text = "yes" if value else "no"
+        else:
+            text = str(value)
+        limit = limits.get(name)
+        return text if not limit or len(text) <= limit else text[: limit - 1] + "…"
+
+    rows = [[cell(name, value) for name, value in zip(frame.columns, values, strict=True)]
+            for values in frame.itertuples(index=False)]  # fmt: skip
+    headers = [str(name) for name in frame.columns]
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+    numeric = [pd.api.types.is_numeric_dtype(frame[name]) and not pd.api.types.is_bool_dtype(
+        frame[name]) for name in frame.columns]  # fmt: skip
+
+    def line(values: list[str]) -> str:
+        return "  ".join(
+            v.rjust(w) if n else v.ljust(w) for v, w, n in zip(values, widths, numeric, strict=True)
+        ).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, rows)])
 
 
 def cmd_snapshots(args: argparse.Namespace, out: TextIO) -> int:
@@ -74,17 +130,87 @@ def cmd_history(args: argparse.Namespace, out: TextIO) -> int:
 
     frame = history(args.data_dir)
     if args.entry:
+        if args.entry not in set(frame["entry_id"]):
+            raise ArchiverError(f"entry {args.entry!r} is in no snapshot under {args.data_dir}")
         frame = frame[frame["entry_id"] == args.entry]
     if args.json:
-        _out(out, frame.to_json(orient="records", force_ascii=False))
-    else:
+        _out(out, frame.to_json(orient="records", force_ascii=False, date_format="iso"))
+    elif args.csv:
         _out(out, frame.to_csv(index=False).rstrip("\n"))
+    elif frame.empty:
+        _out(out, f"no entries under {args.data_dir}")
+    else:
+        _out(out, table(frame, {"title": 60, "source": 24}))
+    return 0
+
+
+def cmd_published(args: argparse.Namespace, out: TextIO) -> int:
+    from archiver.dataset import published
+
+    frame = published(args.data_dir)
+    if args.json:
+        _out(out, frame.to_json(orient="records", force_ascii=False, date_format="iso"))
+    elif frame.empty:
+        _out(out, f"no entry with a readable date under {args.data_dir}")
+    else:
+        _out(out, table(frame, {"title": 60}))
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace, out: TextIO) -> int:
+    from archiver.plot import plot_png
+
+    if args.top < 1:
+        raise ArchiverError("--top must be at least 1")
+    png = plot_png(args.data_dir, args.top, args.entry)
+    Path(args.output).write_bytes(png)
+    _out(out, f"plot written: {Path(args.output).resolve()}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
+    from archiver.report import build_report
+
+    html = build_report(args.data_dir, args.snapshot)
+    Path(args.output).write_text(html, encoding="utf-8")
+    _out(out, f"report written: {Path(args.output).resolve()}")
+    return 0
+
+
+def cmd_prune(args: argparse.Namespace, out: TextIO) -> int:
+    from archiver import prune
+
+    planned = prune.plan(args.data_dir, args.keep_last, args.keep_daily, args.keep_weekly)
+    verb = "would remove" if args.dry_run else "removing"
+    for capture in planned.captures:
+        ids = ", ".join(s.snapshot_id for s in capture.snapshots)
+        when = capture.time.strftime("%Y-%m-%d %H:%M")
+        if capture.keep:
+            _out(out, f"keep    {ids}  {when}  ({'; '.join(capture.keep)})")
+        else:
+            _out(out, f"{verb:<7} {ids}  {when}")
+    for folder, kept in planned.staging:
+        if kept:
+            _out(out, f"keep    staging {folder.name}  ({kept})")
+        else:
+            _out(out, f"{verb:<7} staging {folder.name}  (left by a crawl that did not finish)")
+    doomed = sum(len(c.snapshots) for c in planned.removed)
+    stale = sum(1 for _, kept in planned.staging if kept is None)
+    if args.dry_run:
+        _out(out, f"dry run: {doomed} snapshot(s) and {stale} staging folder(s) would be removed")
+        return 0
+    removed = prune.execute(args.data_dir, planned, Progress("removing", doomed))
+    _out(out, f"{removed} snapshot(s) and {stale} staging folder(s) removed")
     return 0
 
 
 def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
     snapshots = list_snapshots(args.data_dir)
-    problems = [line for s in snapshots for line in verify_snapshot(s)]
+    progress = Progress("verifying", len(snapshots))
+    problems = []
+    for number, snapshot in enumerate(snapshots, start=1):
+        problems += verify_snapshot(snapshot)
+        progress(number)
     for line in problems:
         _out(sys.stderr, line)
     staging = Path(args.data_dir) / ".staging"
@@ -169,10 +295,64 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="JSON with keys new, vanished, changed")
     p.set_defaults(func=cmd_diff)
 
-    p = sub.add_parser("history", parents=[common], help="each entry across snapshots (CSV)")
-    p.add_argument("--entry", help="only this entry_id")
-    p.add_argument("--json", action="store_true", help="JSON records instead of CSV")
+    p = sub.add_parser(
+        "history",
+        parents=[common],
+        help="each entry across snapshots: views, position, presence",
+        description="One row per entry and snapshot, in time order. 'present' is no only where "
+        "a complete snapshot of the entry's listing did not list it.",
+    )
+    p.add_argument("--entry", metavar="ID", help="only this entry_id")
+    output = p.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="JSON records, for scripts")
+    output.add_argument("--csv", action="store_true", help="CSV (the default before 0.2)")
     p.set_defaults(func=cmd_history)
+
+    p = sub.add_parser(
+        "published",
+        parents=[common],
+        help="each entry's publication interval, narrowed across snapshots",
+    )
+    p.add_argument("--json", action="store_true", help="JSON records, for scripts")
+    p.set_defaults(func=cmd_published)
+
+    p = sub.add_parser(
+        "plot",
+        parents=[common],
+        help="views over time and entries per snapshot, as a PNG",
+        description="Draw the views of the most viewed entries over time (or of one entry) "
+        "and the entries of each snapshot, per listing. No screen is needed.",
+    )
+    p.add_argument("-o", "--output", required=True, metavar="FILE.png")
+    p.add_argument("--top", type=int, default=10, help="how many entries (default 10)")
+    p.add_argument("--entry", metavar="ID", help="only this entry_id")
+    p.set_defaults(func=cmd_plot)
+
+    p = sub.add_parser(
+        "report",
+        parents=[common],
+        help="one self-contained HTML page about a snapshot",
+        description="Rows and status, field coverage, announced vs extracted, failed pages, "
+        "changes since the previous snapshot of the listing and the narrowed publication "
+        "dates, on one page that loads nothing from anywhere.",
+    )
+    p.add_argument("snapshot", nargs="?", help="a snapshot id (default: the newest)")
+    p.add_argument("-o", "--output", required=True, metavar="FILE.html")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
+        "prune",
+        parents=[common],
+        help="remove old snapshots safely (--keep-last/--keep-daily/--keep-weekly)",
+        description="Keep, for each listing, the snapshots any of the policies keeps, and "
+        "the newest always; remove the others, and staging folders that killed crawls left. "
+        "Never removes what a running crawl or reparse holds, nor a crawl a JOBDIR will resume.",
+    )
+    p.add_argument("--keep-last", type=int, default=0, metavar="N", help="the N newest")
+    p.add_argument("--keep-daily", type=int, default=0, metavar="N", help="one a day, N days")
+    p.add_argument("--keep-weekly", type=int, default=0, metavar="N", help="one a week, N weeks")
+    p.add_argument("--dry-run", action="store_true", help="say what would go; remove nothing")
+    p.set_defaults(func=cmd_prune)
 
     p = sub.add_parser(
         "verify",

@@ -254,8 +254,13 @@ def diff(data_dir: str | Path = "data", a: str | None = None, b: str | None = No
         a, b = ids[-2], ids[-1]
     elif a is None or b is None:
         raise ArchiverError("diff takes two snapshot ids, or none for the last two")
-    old = load(data_dir, a).drop_duplicates("entry_id").set_index("entry_id")
-    new = load(data_dir, b).drop_duplicates("entry_id").set_index("entry_id")
+    return {"from": a, "to": b} | diff_rows(load(data_dir, a), load(data_dir, b))
+
+
+def diff_rows(old_rows: pd.DataFrame, new_rows: pd.DataFrame) -> dict:
+    """New, vanished and changed entries between two snapshots' rows."""
+    old = old_rows.drop_duplicates("entry_id").set_index("entry_id")
+    new = new_rows.drop_duplicates("entry_id").set_index("entry_id")
 
     def brief(frame: pd.DataFrame, entry_id: str) -> dict:
         return {"entry_id": entry_id, "title": frame.at[entry_id, "title"]}
@@ -270,9 +275,36 @@ def diff(data_dir: str | Path = "data", a: str | None = None, b: str | None = No
         if changes:
             changed.append(brief(new, entry_id) | {"changes": changes})
     return {
-        "from": a,
-        "to": b,
         "new": [brief(new, i) for i in new.index.difference(old.index)],
         "vanished": [brief(old, i) for i in old.index.difference(new.index)],
         "changed": changed,
     }
+
+
+def previous_of_listing(data_dir: str | Path, snapshot_id: str) -> str | None:
+    """The latest earlier snapshot (latest readings) that crawled one of the same listings."""
+    snapshots = _select(data_dir, None)
+    ids = [s.snapshot_id for s in snapshots]
+    if snapshot_id not in ids:
+        raise ArchiverError(f"snapshot {snapshot_id!r} not found under {data_dir}")
+    this = next(s for s in snapshots if s.snapshot_id == snapshot_id)
+    listings = set(this.manifest.get("start_urls", []))
+    earlier = [
+        s for s in snapshots
+        if s.snapshot_id < snapshot_id and listings & set(s.manifest.get("start_urls", []))
+    ]  # fmt: skip
+    return earlier[-1].snapshot_id if earlier else None
+
+
+def changes_since_previous(data_dir: str | Path, snapshot_id: str) -> dict | None:
+    """``diff`` against the previous snapshot of the same listing, over the listings both
+    crawled; None for a listing's first snapshot."""
+    previous = previous_of_listing(data_dir, snapshot_id)
+    if previous is None:
+        return None
+    old, new = load(data_dir, previous), load(data_dir, snapshot_id)
+    shared = set(old["listing_url"].dropna()) & set(new["listing_url"].dropna())
+    if shared:
+        old = old[old["listing_url"].isin(shared)]
+        new = new[new["listing_url"].isin(shared)]
+    return {"from": previous, "to": snapshot_id} | diff_rows(old, new)

@@ -24,6 +24,7 @@ from archiver.snapshots import (
     PARTITION,
     PENDING_FILE,
     PROFILES_FOLDER,
+    RESUME_FILE,
     StagedSnapshot,
     publish_sealed,
     snapshot_status,
@@ -89,6 +90,9 @@ class SnapshotWriter:
             logger.error("cannot write snapshots under %s: %s", self.data_dir, exc)
             self.crawler.stats.set_value("archiver/snapshot/error", str(exc))
             raise CloseSpider("snapshot_unwritable") from exc
+        journal = getattr(spider, "journal", None)
+        if journal is not None:  # archiver prune keeps a folder a crawl will resume
+            write_synced(self.snapshot.path / RESUME_FILE, {"journal": str(journal.path)})
         logger.info("snapshot %s: writing to %s", self.snapshot.snapshot_id, self.snapshot.path)
 
     def capture(self, exchange: Exchange) -> Capture | None:
@@ -167,6 +171,9 @@ class SnapshotWriter:
         except OSError as exc:
             self._abandon(f"cannot publish snapshot {self.snapshot.snapshot_id}: {exc}")
             return
+        finally:
+            if self.snapshot is not None:
+                self.snapshot.release()
         if journal is not None:
             journal.finish()
         self.crawler.stats.set_value("archiver/snapshot/path", str(target))

@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m archiver.publish")
     parser.add_argument("staging")
     parser.add_argument("--journal-fd", type=int)
+    parser.add_argument("--lock-fd", type=int)
     parser.add_argument("--log-file")
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
@@ -62,8 +63,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if pending.get("journal"):  # published: the journal has done its work
         Path(pending["journal"]).unlink(missing_ok=True)
-    if args.journal_fd is not None:
-        os.close(args.journal_fd)
+    for fd in (args.journal_fd, args.lock_fd):
+        if fd is not None:
+            os.close(fd)
     status = manifest["status"]
     sys.stdout.write(f"snapshot {status}: {target.resolve()} ({manifest['rows']} rows)\n")
     return EXIT_CODES.get(status, 1)

@@ -26,6 +26,7 @@ from scrapy.utils.reactor import install_reactor
 
 from archiver import settings as project_settings
 from archiver.errors import ArchiverError
+from archiver.prune import holding
 from archiver.snapshots import SnapshotInfo, list_snapshots, new_snapshot_id, root_id
 from archiver.spiders.listing import ListingSpider
 from archiver.warc import WARC_FOLDER
@@ -126,7 +127,8 @@ def run(jobs: list[Job], progress: Callable[[int, Job], None]) -> list[Job]:
             settings.update(job.settings, priority="cmdline")
             crawler = Crawler(ListingSpider, settings)
             try:
-                await maybe_deferred_to_future(process.crawl(crawler, **job.spider_args))
+                with holding(job.source.path):  # archiver prune leaves the source alone
+                    await maybe_deferred_to_future(process.crawl(crawler, **job.spider_args))
             except Exception as exc:  # a crawl that cannot start: say so, go on
                 job.result = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
             else:

@@ -18,6 +18,7 @@ only a staging directory, which nothing lists as a snapshot.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import logging
@@ -51,6 +52,8 @@ MANIFEST_FILE = "_meta/manifest.json"
 PROFILES_FOLDER = "_meta/profiles"
 # A sealed snapshot waiting for `archiver.publish` (see SnapshotWriter.spider_closed).
 PENDING_FILE = "_meta/manifest.pending.json"
+# In a staging folder a crawl with JOBDIR will resume: which journal (archiver prune).
+RESUME_FILE = "_meta/resume.json"
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")
 
 
@@ -173,6 +176,7 @@ def publish_sealed(folder: Path, manifest: dict[str, Any]) -> Path:
 def publish_dir(folder: Path, target: Path, manifest: dict[str, Any]) -> Path:
     """Write the manifest last, sync, and move ``folder`` to ``target`` in one rename."""
     (folder / PENDING_FILE).unlink(missing_ok=True)
+    (folder / RESUME_FILE).unlink(missing_ok=True)
     write_synced(folder / MANIFEST_FILE, manifest)
     _fsync_dir(folder / "_meta")
     _fsync_dir(folder)
@@ -280,11 +284,18 @@ class StagedSnapshot:
         (self.data_dir / SNAPSHOTS).mkdir(parents=True, exist_ok=True)
         if self.target.exists():
             raise FileExistsError(f"snapshot {snapshot_id} already exists at {self.target}")
-        if self.path.exists():  # left by a killed run of this same snapshot
-            for child in self.path.iterdir():
-                if not (resume and child.name == WARC_FOLDER):
-                    shutil.rmtree(child) if child.is_dir() else child.unlink()
-        (self.path / "_meta").mkdir(parents=True, exist_ok=True)
+        self.path.mkdir(parents=True, exist_ok=True)
+        # Held until published: archiver prune leaves alone a folder a crawl is writing.
+        self.lock_fd = os.open(self.path, os.O_RDONLY)
+        try:
+            fcntl.flock(self.lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            os.close(self.lock_fd)
+            raise FileExistsError(f"{self.path} is being written by another crawl") from exc
+        for child in self.path.iterdir():  # left by a killed run of this same snapshot
+            if not (resume and child.name == WARC_FOLDER):
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
+        (self.path / "_meta").mkdir(exist_ok=True)
         self._jsonl_file: BinaryIO = (self.path / JSONL_FILE).open("xb")
         self.warc: WarcWriter | None = None
         if warc:
@@ -310,6 +321,14 @@ class StagedSnapshot:
         with contextlib.suppress(OSError):
             self._jsonl_file.close()
         shutil.rmtree(self.path, ignore_errors=True)
+        self.release()
+
+    def release(self) -> None:
+        """Let go of the staging folder's lock (published, discarded, or handed on)."""
+        if self.lock_fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self.lock_fd)
+            self.lock_fd = None
 
     def add(self, item: Any) -> list[tuple[Any, Exception]]:
         """Take one row; it is written with its batch. Returns the rows that cannot be
@@ -347,7 +366,10 @@ class StagedSnapshot:
 
     def publish(self, manifest: dict[str, Any]) -> Path:
         """Write the manifest last, sync, and move the directory into ``snapshots/``."""
-        return publish_dir(self.path, self.target, manifest)
+        try:
+            return publish_dir(self.path, self.target, manifest)
+        finally:
+            self.release()
 
     def base_manifest(self, files: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
         """The manifest's common part. Without ``files`` (a snapshot sealed but not yet

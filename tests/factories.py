@@ -40,8 +40,11 @@ def publish(
     items: list[ListingEntry],
     status: str = "complete",
     start_urls: list[str] | None = None,
+    started_at: datetime | None = None,
 ) -> Path:
     staged = StagedSnapshot(data_dir, snapshot_id)
+    if started_at is not None:
+        staged.started_at = started_at
     for item in items:
         assert staged.add(item) == []
     assert staged.flush() == []

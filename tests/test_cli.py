@@ -46,11 +46,55 @@ def test_diff_json_has_the_contract_keys(data_dir, capsys) -> None:
     assert result["changed"][0]["changes"] == {"views": [1, 3]}
 
 
-def test_history_csv(data_dir, capsys) -> None:
+def test_history_is_a_table_for_people(data_dir, capsys) -> None:
     assert main(["history", "--data-dir", str(data_dir)]) == 0
+    header, rule, *rows = capsys.readouterr().out.splitlines()
+    assert header.split() == ["entry_id", "snapshot_id", "source", "title", "views", "position",
+                              "present"]  # fmt: skip
+    assert set(rule) == {"-", " "} and len(rows) == 3
+    a_rows = [row.split() for row in rows if row.split()[3] == "A"]
+    assert [(r[1], r[4], r[6]) for r in a_rows] == [("d0", "1", "yes"), ("d1", "3", "yes")]
+
+
+def test_history_for_scripts(data_dir, capsys) -> None:
+    assert main(["history", "--csv", "--data-dir", str(data_dir)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "entry_id,snapshot_id,source,title,views,position,present"
     assert len(lines) == 4
+    assert main(["history", "--json", "--data-dir", str(data_dir)]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert [(r["title"], r["snapshot_id"], r["views"]) for r in records][:2] == [
+        ("A", "d0", 1), ("A", "d1", 3),
+    ]  # fmt: skip
+    entry_id = records[0]["entry_id"]
+    assert main(["history", "--entry", entry_id, "--json", "--data-dir", str(data_dir)]) == 0
+    assert {r["entry_id"] for r in json.loads(capsys.readouterr().out)} == {entry_id}
+    assert main(["history", "--entry", "nope", "--data-dir", str(data_dir)]) == 2
+    assert "entry 'nope' is in no snapshot" in capsys.readouterr().err
+
+
+def test_published_table_and_json(tmp_path, capsys) -> None:
+    publish(tmp_path, "d0", [entry("d0", "A", 1, when=day(0), age_text="3 days ago")])
+    publish(tmp_path, "d1", [entry("d1", "A", 1, when=day(1), age_text="4 days ago")])
+    assert main(["published", "--data-dir", str(tmp_path)]) == 0
+    header, _, row = capsys.readouterr().out.splitlines()
+    assert header.split() == ["entry_id", "title", "published_earliest", "published_latest",
+                              "observations", "contradictions"]  # fmt: skip
+    assert row.split()[1:] == ["A", "2025-12-28T12:00:00Z", "2025-12-29T12:00:00Z", "2", "0"]
+    assert main(["published", "--json", "--data-dir", str(tmp_path)]) == 0
+    [record] = json.loads(capsys.readouterr().out)
+    assert record["observations"] == 2 and record["published_earliest"].startswith("2025-12-28")
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["snapshots", "diff", "history", "published", "plot", "report", "prune", "verify",
+     "reparse", "profile check"],
+)  # fmt: skip
+def test_every_command_explains_itself_and_takes_a_data_dir(command: str) -> None:
+    result = archiver_command(*command.split(), "--help")
+    assert result.returncode == 0 and "usage: archiver " + command in result.stdout
+    assert "--data-dir" in result.stdout
 
 
 def test_verify_exit_codes(data_dir, capsys) -> None:

@@ -22,7 +22,9 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import UsageError
 from scrapy.utils.job import job_dir
 
+import archiver
 from archiver.errors import ArchiverError
+from archiver.extensions import SnapshotWriter
 from archiver.journal import PageJournal
 
 EXIT_CODES = {"complete": 0, "partial": 3, "failed": 1}
@@ -89,10 +91,18 @@ class Command(ScrapyCrawlCommand):
             fd = journal.fileno()
             os.set_inheritable(fd, True)
             command += ["--journal-fd", str(fd)]
+        writer = SnapshotWriter.of(crawler)
+        if writer is not None and writer.snapshot is not None and writer.snapshot.lock_fd:
+            os.set_inheritable(writer.snapshot.lock_fd, True)  # prune keeps off until published
+            command += ["--lock-fd", str(writer.snapshot.lock_fd)]
         settings = crawler.settings
         if settings.get("LOG_FILE"):
             command += ["--log-file", settings["LOG_FILE"]]
         command += ["--log-level", str(settings.get("LOG_LEVEL", "INFO"))]
+        # Where archiver was imported from (a Scrapyd egg, say) must be importable there too.
+        source = str(Path(archiver.__file__).resolve().parents[1])
+        paths = [source, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+        os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
         sys.stdout.flush()
         sys.stderr.flush()
         logging.shutdown()
