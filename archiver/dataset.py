@@ -53,9 +53,10 @@ def _read_checked(info: SnapshotInfo) -> pa.Table:
     held against the manifest (row count, schema): damage is never read as data."""
     if info.status == "damaged":
         raise _Damaged("its manifest is unreadable")
-    path = info.path / PARQUET_FILE
-    try:
-        table = pq.read_table(path, page_checksum_verification=True)
+    paths = sorted(info.path.glob("entries*.parquet")) or [info.path / PARQUET_FILE]
+    try:  # a snapshot of many workers has a part each
+        tables = [pq.read_table(path, page_checksum_verification=True) for path in paths]
+        table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
     except (OSError, pa.ArrowException) as exc:
         first_line = (str(exc).strip() or "unreadable").splitlines()[0]
         raise _Damaged(first_line) from exc

@@ -78,6 +78,7 @@ class SnapshotWriter:
             self.snapshot = StagedSnapshot(
                 self.data_dir,
                 spider.snapshot_id,  # type: ignore[attr-defined]
+                **self.staging_options(),
                 resume=bool(getattr(spider, "resumed", False)),
                 warc=self.warc,
                 warc_info={
@@ -94,6 +95,10 @@ class SnapshotWriter:
         if journal is not None:  # archiver prune keeps a folder a crawl will resume
             write_synced(self.snapshot.path / RESUME_FILE, {"journal": str(journal.path)})
         logger.info("snapshot %s: writing to %s", self.snapshot.snapshot_id, self.snapshot.path)
+
+    def staging_options(self) -> dict[str, Any]:
+        """More for ``StagedSnapshot``: a worker of a shared crawl writes a part."""
+        return {}
 
     def capture(self, exchange: Exchange) -> Capture | None:
         """Keep one response as evidence; its record id and file, or None."""
@@ -178,15 +183,17 @@ class SnapshotWriter:
             journal.finish()
         self.crawler.stats.set_value("archiver/snapshot/path", str(target))
 
-    def _store_profiles(self, spider: Spider) -> None:
-        """The profiles the crawl read pages with, as TOML, so that it can be re-read
-        exactly (``archiver reparse``) even after the profile file changed."""
+    def _store_profiles(self, spider: Spider, used: set[str | None] | None = None) -> None:
+        """The profiles the crawl read pages with (``used``: by name, else the spider's
+        listings'), as TOML, so that it can be re-read exactly (``archiver reparse``) even
+        after the profile file changed."""
         assert self.snapshot is not None
         folder = self.snapshot.path / PROFILES_FOLDER
-        used = {state.profile for state in getattr(spider, "listings", {}).values()}
+        if used is None:
+            used = {state.profile for state in getattr(spider, "listings", {}).values()}
         for name in sorted(n for n in used if n):
-            profile = spider.profiles[name]  # type: ignore[attr-defined]
-            if profile.text:
+            profile = spider.profiles.get(name)  # type: ignore[attr-defined]
+            if profile is not None and profile.text:
                 folder.mkdir(exist_ok=True)
                 path = folder / f"{_safe_name(name)}.toml"
                 with path.open("w", encoding="utf-8") as handle:

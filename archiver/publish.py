@@ -6,6 +6,10 @@ loads pyarrow: a crawl's peak memory stays close to Scrapy's own. The process id
 the exit code and the journal's lock (its file descriptor is passed on) stay the same.
 
 ``python -m archiver.publish STAGING_DIR [--journal-fd N] [--log-file PATH --log-level L]``
+
+For a crawl shared by many workers (``archiver.workers``), the pending file names the
+crawl: this process holds the publishing claim while it builds, and tells every worker how
+the crawl ended.
 """
 
 from __future__ import annotations
@@ -55,20 +59,42 @@ def main(argv: list[str] | None = None) -> int:
     folder = Path(args.staging)
     pending = json.loads((folder / PENDING_FILE).read_text("utf-8"))
     manifest = pending["manifest"]
+    stop_claim = _keep_claim(pending)
     try:
         target = publish_sealed(folder, manifest)
     except OSError as exc:
         logger.error("cannot publish snapshot %s: %s", manifest["snapshot_id"], exc)
+        _tell_workers(pending, {"status": "failed", "error": str(exc)})
         shutil.rmtree(folder, ignore_errors=True)
         return 1
+    finally:
+        stop_claim()
+    status = manifest["status"]
+    _tell_workers(pending, {"path": str(target), "status": status, "rows": manifest["rows"]})
     if pending.get("journal"):  # published: the journal has done its work
         Path(pending["journal"]).unlink(missing_ok=True)
     for fd in (args.journal_fd, args.lock_fd):
         if fd is not None:
             os.close(fd)
-    status = manifest["status"]
     sys.stdout.write(f"snapshot {status}: {target.resolve()} ({manifest['rows']} rows)\n")
     return EXIT_CODES.get(status, 1)
+
+
+def _keep_claim(pending: dict[str, Any]) -> Any:
+    """A shared crawl (``archiver.workers``): keep this worker's claim on publishing alive
+    while the files are built."""
+    if not pending.get("shared"):
+        return lambda: None
+    from archiver.frontier import keep_claim
+
+    return keep_claim(pending)
+
+
+def _tell_workers(pending: dict[str, Any], outcome: dict[str, Any]) -> None:
+    if pending.get("shared"):
+        from archiver.frontier import finish_published
+
+        finish_published(pending, outcome)
 
 
 if __name__ == "__main__":

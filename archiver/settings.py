@@ -89,6 +89,15 @@ ARCHIVER_REPLAY = ""
 # A safety net against endless pagination (a "next" link that always yields a new URL).
 ARCHIVER_MAX_PAGES = 1000
 
+# --- Many workers, one snapshot (archiver/workers.py): give every worker the same Redis and
+# crawl id. Empty: a crawl by one process, which never touches Redis. ---
+ARCHIVER_REDIS_URL = ""
+ARCHIVER_CRAWL_ID = ""
+ARCHIVER_REDIS_LEASE = 60  # seconds without a worker's heartbeat before its pages go back
+ADDONS = {
+    "archiver.addons.Distributed": 0,
+}
+
 # --- Resuming: with -s JOBDIR=..., archiver's page journal (archiver/journal.py) holds the
 # crawl's state, synced page by page, so even a killed crawl resumes exactly. ---
 SCHEDULER = "archiver.journal.JournalScheduler"

@@ -110,10 +110,27 @@ def parquet_schema(path: Path) -> dict[str, str]:
     return {field.name: str(field.type) for field in pq.read_schema(path)}
 
 
-def build_parquet(folder: Path, rows: int | None = None) -> int:
-    """Write ``entries.parquet`` from the staged ``_meta/entries.jsonl``, in row groups,
-    with the explicit schema; return the rows written (checked against ``rows``)."""
-    source, target = folder / JSONL_FILE, folder / PARQUET_FILE
+def part_name(part: str | None) -> tuple[str, str]:
+    """The (Parquet, JSON Lines) files of one part: ``entries.parquet`` for a crawl by one
+    process, ``entries-<worker>.parquet`` for each worker of a shared crawl."""
+    if not part:
+        return PARQUET_FILE, JSONL_FILE
+    return f"entries-{part}.parquet", f"_meta/entries-{part}.jsonl"
+
+
+def parts(folder: Path) -> list[tuple[str, str]]:
+    """The (Parquet, JSON Lines) names of every part staged or published in ``folder``."""
+    found = []
+    for jsonl in sorted((folder / "_meta").glob("entries*.jsonl")):
+        part = jsonl.stem.removeprefix("entries").removeprefix("-") or None
+        found.append(part_name(part))
+    return found
+
+
+def build_parquet(folder: Path, jsonl: str, parquet: str) -> int:
+    """Write one part's Parquet file from its staged JSON Lines, in row groups, with the
+    explicit schema; return the rows written."""
+    source, target = folder / jsonl, folder / parquet
     with target.open("xb") as handle:
         writer = ParquetRowWriter(handle, arrow_schema(partitioned=True))
         for batch in read_jsonl_batches(source, ROW_GROUP_SIZE):
@@ -121,22 +138,24 @@ def build_parquet(folder: Path, rows: int | None = None) -> int:
         writer.close()
         handle.flush()
         os.fsync(handle.fileno())
-    if writer.rejected or (rows is not None and writer.rows_written != rows):
-        raise OSError(f"{target}: {writer.rows_written} rows built from {rows} staged")
+    if writer.rejected:
+        raise OSError(f"{target}: {len(writer.rejected)} staged rows could not be built")
     return writer.rows_written
 
 
 def finish_files(folder: Path, rows: int) -> dict[str, dict[str, Any]]:
-    """Build the Parquet file of a sealed staging folder and describe every file."""
-    build_parquet(folder, rows)
-    files = {
-        name: {
-            "sha256": sha256_file(folder / name),
-            "bytes": (folder / name).stat().st_size,
-            "rows": rows,
-        }
-        for name in (PARQUET_FILE, JSONL_FILE)
-    }
+    """Build the Parquet file of each part of a sealed staging folder and describe every
+    file; the parts' rows must add up to ``rows``."""
+    files: dict[str, dict[str, Any]] = {}
+    built = 0
+    for parquet, jsonl in parts(folder):
+        count = build_parquet(folder, jsonl, parquet)
+        built += count
+        for name in (parquet, jsonl):
+            path = folder / name
+            files[name] = {"sha256": sha256_file(path), "bytes": path.stat().st_size, "rows": count}
+    if built != rows:
+        raise OSError(f"{folder}: {built} rows built from {rows} staged")
     for path in warc_files(folder / WARC_FOLDER):
         name = path.relative_to(folder).as_posix()
         files[name] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
@@ -146,10 +165,11 @@ def finish_files(folder: Path, rows: int) -> dict[str, dict[str, Any]]:
 
 
 def finish_manifest(folder: Path, manifest: dict[str, Any]) -> dict[str, Any]:
-    """Build the Parquet file of a sealed staging folder and complete its manifest with
+    """Build the Parquet files of a sealed staging folder and complete its manifest with
     every file's checksum and the schema."""
     files = finish_files(folder, manifest["rows"])
-    return manifest | {"files": files, "schema": parquet_schema(folder / PARQUET_FILE)}
+    first = parts(folder)[0][0] if parts(folder) else PARQUET_FILE
+    return manifest | {"files": files, "schema": parquet_schema(folder / first)}
 
 
 def write_synced(path: Path, document: Any) -> None:
@@ -266,12 +286,15 @@ class StagedSnapshot:
         warc_info: dict[str, str] | None = None,
         evidence_from: Path | None = None,
         batch_size: int = ROW_GROUP_SIZE,
+        part: str | None = None,
     ) -> None:
         """``resume``: a killed run of this snapshot is being resumed; its WARC files are
         kept (the journal's rows point into them) and the data files are rebuilt.
         ``warc``: capture the crawl's responses (``capture``). ``evidence_from``: a
         published snapshot whose WARC files are this one's evidence too (a reparse); they
-        are hard-linked, not copied, where the filesystem allows."""
+        are hard-linked, not copied, where the filesystem allows. ``part``: one worker's
+        share of a snapshot many workers write together (``archiver.workers``): its own
+        JSON Lines and WARC files in the shared folder."""
         self.data_dir = Path(data_dir)
         self.snapshot_id = check_snapshot_id(snapshot_id)
         self.path = self.data_dir / STAGING / snapshot_id
@@ -284,23 +307,28 @@ class StagedSnapshot:
         (self.data_dir / SNAPSHOTS).mkdir(parents=True, exist_ok=True)
         if self.target.exists():
             raise FileExistsError(f"snapshot {snapshot_id} already exists at {self.target}")
+        self.part = part
         self.path.mkdir(parents=True, exist_ok=True)
-        # Held until published: archiver prune leaves alone a folder a crawl is writing.
-        self.lock_fd = os.open(self.path, os.O_RDONLY)
+        # Held until published: archiver prune leaves alone a folder a crawl is writing
+        # (shared by the workers of one crawl, each holding it).
+        self.lock_fd: int | None = os.open(self.path, os.O_RDONLY)
         try:
-            fcntl.flock(self.lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(self.lock_fd, (fcntl.LOCK_SH if part else fcntl.LOCK_EX) | fcntl.LOCK_NB)
         except BlockingIOError as exc:
             os.close(self.lock_fd)
             raise FileExistsError(f"{self.path} is being written by another crawl") from exc
-        for child in self.path.iterdir():  # left by a killed run of this same snapshot
-            if not (resume and child.name == WARC_FOLDER):
-                shutil.rmtree(child) if child.is_dir() else child.unlink()
+        if not part:
+            for child in self.path.iterdir():  # left by a killed run of this same snapshot
+                if not (resume and child.name == WARC_FOLDER):
+                    shutil.rmtree(child) if child.is_dir() else child.unlink()
         (self.path / "_meta").mkdir(exist_ok=True)
-        self._jsonl_file: BinaryIO = (self.path / JSONL_FILE).open("xb")
+        self.jsonl_name = part_name(part)[1]
+        self._jsonl_file: BinaryIO = (self.path / self.jsonl_name).open("xb")
         self.warc: WarcWriter | None = None
         if warc:
             info = {"isPartOf": snapshot_id, **(warc_info or {})}
-            self.warc = WarcWriter(self.path / WARC_FOLDER, snapshot_id, info=info)
+            prefix = f"{snapshot_id}-{part}" if part else snapshot_id
+            self.warc = WarcWriter(self.path / WARC_FOLDER, prefix, info=info)
         if evidence_from is not None:
             _link_evidence(evidence_from / WARC_FOLDER, self.path / WARC_FOLDER)
 
@@ -349,6 +377,15 @@ class StagedSnapshot:
         self.sources.update(source for item in pending if (source := getattr(item, "source", None)))
         self.rows += len(pending)
         return []
+
+    def sync(self) -> None:
+        """Write every row taken so far and make it, and the WARC records, durable: a
+        shared crawl commits a page only after this."""
+        self.flush()
+        self._jsonl_file.flush()
+        os.fsync(self._jsonl_file.fileno())
+        if self.warc is not None:
+            self.warc.sync()
 
     def seal(self) -> None:
         """Finish and sync the JSON Lines and WARC files: nothing more is written by the
@@ -402,9 +439,11 @@ def verify_snapshot(info: SnapshotInfo) -> list[str]:
     if info.manifest.get("snapshot_id") != info.snapshot_id:
         problems.append(f"{where}: manifest names snapshot {info.manifest.get('snapshot_id')!r}")
     files = info.manifest.get("files", {})
-    for name in (PARQUET_FILE, JSONL_FILE):
-        if name not in files:
-            problems.append(f"{where}: manifest lists no {name}")
+    data = [name for name in files if not name.startswith(f"{WARC_FOLDER}/")]
+    if not any(name.endswith(".parquet") for name in data):
+        problems.append(f"{where}: manifest lists no {PARQUET_FILE}")
+    if not any(name.endswith(".jsonl") for name in data):
+        problems.append(f"{where}: manifest lists no {JSONL_FILE}")
     records: dict[str, dict[str, str]] = {}
     for name, expected in files.items():
         path = info.path / name
@@ -421,32 +460,43 @@ def verify_snapshot(info: SnapshotInfo) -> list[str]:
         if name.startswith(f"{WARC_FOLDER}/"):
             warc_problems, records[name] = verify_warc_file(path)
             problems += [f"{where}: {name}: {problem}" for problem in warc_problems]
-    parquet = info.path / PARQUET_FILE
-    if parquet.is_file():
-        problems += _verify_parquet(info, parquet, records)
-    jsonl = info.path / JSONL_FILE
-    if jsonl.is_file():
-        lines = 0
-        with jsonl.open("rb") as handle:
-            for number, line in enumerate(handle, start=1):
-                lines += 1
-                try:
-                    json.loads(line)
-                except ValueError:
-                    problems.append(f"{where}: {JSONL_FILE} line {number} is not JSON")
-                    break
-        rows = info.manifest.get("rows")
-        if lines != rows:
-            problems.append(f"{where}: {JSONL_FILE} has {lines} lines, manifest says {rows}")
+    rows = {"parquet": 0, "jsonl": 0}
+    for name in data:
+        path = info.path / name
+        if not path.is_file():
+            continue
+        if name.endswith(".parquet"):
+            found, more = _verify_parquet(info, name, records)
+            rows["parquet"] += found
+            problems += more
+        elif name.endswith(".jsonl"):
+            lines = 0
+            with path.open("rb") as handle:
+                for number, line in enumerate(handle, start=1):
+                    lines += 1
+                    try:
+                        json.loads(line)
+                    except ValueError:
+                        problems.append(f"{where}: {name} line {number} is not JSON")
+                        break
+            rows["jsonl"] += lines
+    expected_rows = info.manifest.get("rows")
+    for kind, found in rows.items():
+        name = PARQUET_FILE if kind == "parquet" else JSONL_FILE
+        if found != expected_rows:
+            unit = "rows" if kind == "parquet" else "lines"
+            problems.append(f"{where}: {name} has {found} {unit}, manifest says {expected_rows}")
     return problems
 
 
 def _verify_parquet(
-    info: SnapshotInfo, parquet: Path, records: dict[str, dict[str, str]]
-) -> list[str]:
+    info: SnapshotInfo, name: str, records: dict[str, dict[str, str]]
+) -> tuple[int, list[str]]:
+    """(rows in one Parquet file, what is wrong with it)."""
     import pyarrow.parquet as pq
 
     where = f"snapshot {info.snapshot_id}"
+    parquet = info.path / name
     try:
         meta = pq.read_metadata(parquet)
         schema = pq.read_schema(parquet)
@@ -456,17 +506,12 @@ def _verify_parquet(
             else None
         )
     except Exception as exc:  # any reader error means the file is damaged
-        return [f"{where}: {PARQUET_FILE} is not readable Parquet: {exc}"]
+        return 0, [f"{where}: {name} is not readable Parquet: {exc}"]
     problems = []
-    if meta.num_rows != info.manifest.get("rows"):
-        problems.append(
-            f"{where}: {PARQUET_FILE} has {meta.num_rows} rows, "
-            f"manifest says {info.manifest.get('rows')}"
-        )
     recorded = info.manifest.get("schema", {})
     actual = {field.name: str(field.type) for field in schema}
     if recorded and actual != recorded:
-        problems.append(f"{where}: {PARQUET_FILE} schema differs from the manifest")
+        problems.append(f"{where}: {name} schema differs from the manifest")
     if links is not None:
         unresolved = [
             (record_id, filename)
@@ -483,7 +528,7 @@ def _verify_parquet(
                 f"{where}: {len(unresolved)} row(s) name no response record in their WARC "
                 f"file (first: {record_id} in {filename})"
             )
-    return problems
+    return meta.num_rows, problems
 
 
 def __getattr__(name: str) -> Any:

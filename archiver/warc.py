@@ -143,7 +143,7 @@ class WarcWriter:
         self.max_bytes = max_bytes
         self.level = level
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.recovered = recover(folder)
+        self.recovered = recover(folder, prefix)
         self._serial = len(list(self.folder.glob(f"{prefix}-*{SUFFIX}*")))
         self._handle: BinaryIO | None = None
         self._path: Path | None = None
@@ -378,11 +378,15 @@ def complete_length(path: Path) -> int:
     return good
 
 
-def recover(folder: Path) -> list[Path]:
+def recover(folder: Path, prefix: str = "") -> list[Path]:
     """Close the ``.open`` files a killed crawl left: keep their whole records, cut off a
-    torn last one, and give them their final name. Returns the files recovered."""
+    torn last one, and give them their final name. Returns the files recovered.
+
+    ``prefix``: only the files of one writer (the workers of a shared crawl write side by
+    side, and a live worker's open file is not another's to close)."""
     recovered = []
-    for path in sorted(folder.glob(f"*{OPEN_SUFFIX}")):
+    pattern = f"{prefix}-*{OPEN_SUFFIX}" if prefix else f"*{OPEN_SUFFIX}"
+    for path in sorted(folder.glob(pattern)):
         good = complete_length(path)
         if good < path.stat().st_size:
             logger.warning("%s: cutting off a torn last record (%d bytes kept)", path, good)

@@ -25,6 +25,7 @@ from scrapy.utils.job import job_dir
 import archiver
 from archiver.errors import ArchiverError
 from archiver.extensions import SnapshotWriter
+from archiver.frontier import Frontier
 from archiver.journal import PageJournal
 
 EXIT_CODES = {"complete": 0, "partial": 3, "failed": 1}
@@ -48,6 +49,12 @@ class Command(ScrapyCrawlCommand):
                 check(**opts.spargs)
             except ArchiverError as exc:
                 raise UsageError(str(exc), print_help=False) from exc
+        if self.settings.get("ARCHIVER_REDIS_URL"):
+            problem = self._check_shared()
+            if problem:
+                sys.stderr.write(f"scrapy: error: {problem}\n")
+                self.exitcode = 1
+                return
         jobdir = job_dir(self.settings)
         if jobdir:
             try:  # a second crawl on a running crawl's JOBDIR: say so, start nothing
@@ -80,8 +87,36 @@ class Command(ScrapyCrawlCommand):
         self.exitcode = EXIT_CODES.get(status, 1)
         path = stats.get_value("archiver/snapshot/path")
         if path:  # the one line a person or a cron mail needs: where the snapshot went
-            rows = stats.get_value("item_scraped_count", 0)
+            scraped = stats.get_value("item_scraped_count", 0)
+            rows = stats.get_value("archiver/snapshot/rows", scraped)
             sys.stdout.write(f"snapshot {status}: {Path(path).resolve()} ({rows} rows)\n")
+
+    def _check_shared(self) -> str | None:
+        """A worker of a shared crawl (``archiver.workers``): the settings that cannot go
+        together, and Redis reachable; one line saying what is wrong, or None."""
+        settings = self.settings
+        assert settings is not None
+        if job_dir(settings):
+            raise UsageError(
+                "JOBDIR and ARCHIVER_REDIS_URL: a shared crawl keeps its state in Redis "
+                "(start the workers again with the same ARCHIVER_CRAWL_ID to resume)",
+                print_help=False,
+            )
+        if not settings.getbool("ARCHIVER_SNAPSHOTS", True):
+            raise UsageError(
+                "ARCHIVER_SNAPSHOTS=False and ARCHIVER_REDIS_URL: the workers of a shared "
+                "crawl exist to publish one snapshot together",
+                print_help=False,
+            )
+        try:
+            Frontier.connect(
+                settings["ARCHIVER_REDIS_URL"],
+                settings.get("ARCHIVER_CRAWL_ID") or "",
+                settings.getfloat("ARCHIVER_REDIS_LEASE", 60.0),
+            ).redis.close()
+        except ArchiverError as exc:
+            return str(exc)
+        return None
 
     def _become_publisher(self, staging: str, crawler: Crawler) -> NoReturn:
         """Replace this process with ``archiver.publish``, keeping the journal's lock."""

@@ -7,12 +7,13 @@ writer's (``archiver.snapshots``).
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 import scrapy
@@ -34,6 +35,9 @@ from archiver.profiles import (
     resolve_profile,
 )
 from archiver.snapshots import check_snapshot_id, new_snapshot_id, snapshot_dir
+
+if TYPE_CHECKING:
+    from archiver.frontier import Frontier
 
 DEMO_INDEX = Path(__file__).resolve().parents[2] / "data" / "demo" / "index.html"
 ALLOWED_START_SCHEMES = ("http", "https", "file")
@@ -120,6 +124,8 @@ class ListingSpider(scrapy.Spider):
         self.profile_spec = profile
         self.listings = {url: ListingState(url) for url in self.start_urls}
         self.journal: PageJournal | None = None
+        # The crawl's shared state when many workers crawl together (archiver.workers).
+        self.shared: Frontier | None = None
         self.resumed = False  # True when a killed run of this snapshot is being resumed
         # What repeats this crawl (the manifest keeps it; archiver reparse reuses it).
         self.arguments = {
@@ -155,6 +161,12 @@ class ListingSpider(scrapy.Spider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ListingSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider.item_failed, signal=signals.item_error)
+        if crawler.settings.get("ARCHIVER_REDIS_URL"):
+            from archiver.workers import shared_frontier
+
+            spider.shared = shared_frontier(crawler)
+            spider.snapshot_id = spider.shared.join(spider.snapshot_id)
+            return spider
         jobdir = job_dir(crawler.settings)
         spider.journal = PageJournal(jobdir) if jobdir else None
         if spider.journal is not None:
@@ -194,6 +206,12 @@ class ListingSpider(scrapy.Spider):
         journal.start(self.snapshot_id, self.start_urls, self.profile_spec)
 
     async def start(self) -> AsyncIterator[ListingEntry | scrapy.Request]:
+        if self.shared is not None:  # one worker seeds the shared frontier; all take from it
+            if self.shared.seed():
+                for request in self.start_requests_shared():
+                    yield request
+                self.shared.seeded()
+            return
         frontier: dict[str, scrapy.Request | None] = {
             url: self._page_request(url, listing=url, page_no=1, offset=0)
             for url in self.start_urls
@@ -211,21 +229,34 @@ class ListingSpider(scrapy.Spider):
             if request is not None:
                 yield request
 
-    def _page_request(self, url: str, *, listing: str, page_no: int, offset: int) -> scrapy.Request:
+    def start_requests_shared(self) -> list[scrapy.Request]:
+        """The first page of every listing (seeding a shared crawl, or seeding it again when
+        the worker seeding it died)."""
+        return [
+            self._page_request(url, listing=url, page_no=1, offset=0) for url in self.start_urls
+        ]
+
+    def _page_request(
+        self, url: str, *, listing: str, page_no: int, offset: int, profile: str | None = None
+    ) -> scrapy.Request:
+        meta = {"listing": listing} | ({"profile": profile} if profile else {})
         return scrapy.Request(
             url,
             callback=self.parse,
             errback=self.page_failed,
             cb_kwargs={"listing": listing, "page_no": page_no, "offset": offset},
-            meta={"listing": listing},
+            meta=meta,
             # Pagination loops are caught by the spider (seen pages, repeated content); the
             # dupefilter would instead drop a page silently, e.g. at the end of a redirect loop.
             dont_filter=True,
         )
 
     def _profile_for(self, state: ListingState, response: Response) -> Profile:
-        if state.profile is not None:
-            return self.profiles[state.profile]
+        # The listing's profile, chosen on its first page (the request for each next page
+        # carries it: in a shared crawl, another worker may have read the first page).
+        known = state.profile or response.meta.get("profile")
+        if known in self.profiles:
+            return self.profiles[known]
         profile = detect_profile(self.candidates, response.selector, response.url)
         if self.profile_spec == "auto":
             self.logger.info("profile auto: %s matches %s", profile.name, response.url)
@@ -279,10 +310,21 @@ class ListingSpider(scrapy.Spider):
         }
         if self.journal is not None:
             self.journal.record_page(record)
+        stopped = state.stopped
         entries, request = self._take(record)
-        yield from entries
+        # What a shared crawl counts once this page's rows are committed (archiver.workers).
+        response.meta["archiver_page"] = {
+            "entries": len(record["entries"]),
+            "announced": page.total if page_no == 1 else None,
+            "profile": profile.name,
+            "time_source": when.source,
+            "stopped": state.stopped if state.stopped != stopped else None,
+        }
+        # The next page first: once a shared crawl commits this page, its successor is
+        # already in the frontier.
         if request is not None:
             yield request
+        yield from entries
 
     def _take(self, record: dict[str, Any]) -> tuple[list[ListingEntry], scrapy.Request | None]:
         """A page record's rows and the request for the next page, updating the listing's
@@ -299,13 +341,11 @@ class ListingSpider(scrapy.Spider):
         state.seen_pages.add(hash(record["url"]))
         if record["page_no"] == 1:
             state.announced = record["announced"]
-        signature = hash(tuple((e.get("title"), e.get("url")) for e in record["entries"]))
-        if record["entries"] and signature in state.seen_content:
+        if record["entries"] and not self._first_content(state, record):
             state.stopped = f"{record['url']} repeats an earlier page: not archived again"
             self.crawler.stats.inc_value("archiver/follow/next/repeated_page")
             self.logger.warning("%s", state.stopped)
             return [], None
-        state.seen_content.add(signature)
         if not record["entries"]:
             # A listing page without entries is a broken page far more often than an empty
             # listing; saying so keeps the snapshot from claiming to be complete.
@@ -333,6 +373,19 @@ class ListingSpider(scrapy.Spider):
         ]
         return entries, self._next_request(record)
 
+    def _first_content(self, state: ListingState, record: dict[str, Any]) -> bool:
+        """False when an earlier page of the listing had the same entries (a pagination
+        that serves its last page for every page number)."""
+        entries = tuple((e.get("title"), e.get("url")) for e in record["entries"])
+        if self.shared is not None:
+            signature = hashlib.blake2b(repr(entries).encode(), digest_size=12).hexdigest()
+            return self.shared.first_content(state.start_url, signature, record["url"])
+        signature = hash(entries)
+        if signature in state.seen_content:
+            return False
+        state.seen_content.add(signature)
+        return True
+
     def _next_request(self, record: dict[str, Any]) -> scrapy.Request | None:
         """The request for the page after ``record``, or None with the reason recorded."""
         state = self.listings[record["listing"]]
@@ -352,19 +405,33 @@ class ListingSpider(scrapy.Spider):
                 "not following %s from %s: other host or scheme", next_url, record["url"]
             )
             return None
-        if hash(next_url) in state.seen_pages:
+        if self.shared is not None:
+            claim = self.shared.claim_next(state.start_url, next_url, record["url"])
+            if claim == "again":  # this page was read before (its worker died): asked already
+                self.crawler.stats.inc_value("archiver/follow/next/already_requested")
+                return None
+            looped = claim == "other" or next_url == state.start_url
+        else:
+            looped = hash(next_url) in state.seen_pages
+        if looped:
             state.stopped = f"pagination loops back to {next_url}"
             self.crawler.stats.inc_value("archiver/follow/next/loop")
             return None
         offset = record["offset"] + len(record["entries"])
         return self._page_request(
-            next_url, listing=state.start_url, page_no=page_no + 1, offset=offset
+            next_url,
+            listing=state.start_url,
+            page_no=page_no + 1,
+            offset=offset,
+            profile=record["profile"],
         )
 
-    def _fail(self, state: ListingState, url: str, reason: str) -> None:
+    def _fail(self, state: ListingState, url: str, reason: str, lease: str | None = None) -> None:
         state.failed.append({"url": url, "reason": reason})
         self.crawler.stats.inc_value("archiver/pages/failed")
         self.logger.error("%s: %s", url, reason)
+        if self.shared is not None:  # the manifest of a shared crawl lists every worker's
+            self.shared.fail(url, state.start_url, reason, lease)
 
     def record_failure(self, url: str, listing: str | None, reason: str) -> None:
         """List ``url`` as failed once, whatever part of the crawl found it broken.
@@ -408,4 +475,5 @@ class ListingSpider(scrapy.Spider):
             reason = f"HTTP {response.status}: redirect to {location} not followed"
         else:
             reason = f"HTTP {response.status}"
-        self._fail(state, request.url, f"{type(value).__name__}: {reason}")
+        lease = request.meta.get("archiver_lease")  # a shared crawl: this request is done
+        self._fail(state, request.url, f"{type(value).__name__}: {reason}", lease)

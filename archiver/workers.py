@@ -1,0 +1,669 @@
+"""Many workers, one snapshot: archiver on scrapy-redis.
+
+Every worker runs the same ``scrapy crawl listing ... -s ARCHIVER_REDIS_URL=...
+-s ARCHIVER_CRAWL_ID=NAME``; the ``Distributed`` add-on (``archiver.addons``) then puts these
+parts in place of the single-process ones:
+
+``SharedScheduler``             scrapy-redis's scheduler, on a queue whose requests are leased
+                                (``LeasedQueue``) and travel as JSON, never pickle.
+``SharedPolitenessMiddleware``  one delay and one concurrency limit per host, for all workers.
+``SharedPagesMiddleware``       tells the writer when a page has given all its rows.
+``SharedSnapshotWriter``        writes this worker's part of the snapshot; commits each page
+                                once its rows are on disk; at the end, one worker publishes.
+
+The shared state itself (leases, commits, who publishes) is ``archiver.frontier``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scrapy import Request, Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DontCloseSpider, NotConfigured
+from scrapy.http import Response
+from scrapy.utils.httpobj import urlparse_cached
+from scrapy.utils.request import request_from_dict
+from scrapy_redis.dupefilter import RFPDupeFilter
+from scrapy_redis.queue import Base
+from scrapy_redis.scheduler import Scheduler
+from twisted.internet import task
+
+from archiver import frontier as json_serializer
+from archiver.extensions import SnapshotWriter
+from archiver.frontier import Frontier, page_key, redacted
+from archiver.middlewares.retry import retry_after_seconds
+from archiver.snapshots import (
+    PENDING_FILE,
+    parts,
+    publish_sealed,
+    snapshot_status,
+    write_synced,
+)
+from archiver.warc import WARC_FOLDER
+from archiver.warc import recover as recover_warc
+
+logger = logging.getLogger("archiver.workers")
+
+LEASE_KEY = "archiver_lease"
+# Set by a worker's own middlewares for its own use; never sent to another worker.
+LOCAL_META = frozenset(
+    {
+        LEASE_KEY,
+        "archiver_gate",
+        "archiver_page",
+        "download_slot",
+        "download_latency",
+        "fetched_at",
+        "warc_record_id",
+        "warc_filename",
+    }
+)
+TICK = 0.25  # seconds between a worker's commits, heartbeats and looks at the frontier
+
+
+def shared_frontier(crawler: Crawler) -> Frontier:
+    """The crawl's shared state, connected once per crawler (spider, scheduler, writer and
+    middlewares use the same connection and the same worker id)."""
+    found = getattr(crawler, "_archiver_frontier", None)
+    if found is None:
+        settings = crawler.settings
+        found = Frontier.connect(
+            settings["ARCHIVER_REDIS_URL"],
+            settings.get("ARCHIVER_CRAWL_ID") or "",
+            settings.getfloat("ARCHIVER_REDIS_LEASE", 60.0),
+        )
+        crawler._archiver_frontier = found  # type: ignore[attr-defined]
+    return found
+
+
+# --- the frontier: scrapy-redis, with leases and JSON --------------------------------------
+
+
+class LeasedQueue(Base):
+    """scrapy-redis's queue interface over ``Frontier``: a request taken is leased to this
+    worker (its token rides in ``meta["archiver_lease"]``) until its page is committed or
+    failed, or until it is scheduled again (a redirect, a retry), which ends the old lease
+    in the same step."""
+
+    def __init__(self, server: Any, spider: Spider, key: str, serializer: Any = None) -> None:
+        super().__init__(server, spider, key, serializer or json_serializer)
+        self.frontier: Frontier = spider.shared  # type: ignore[attr-defined]
+        self.stats = spider.crawler.stats
+
+    def __len__(self) -> int:
+        return self.frontier.pending()[0]
+
+    def _encode_request(self, request: Request) -> str:
+        document = request.to_dict(spider=self.spider)
+        meta = {}
+        for name, value in document.get("meta", {}).items():
+            if name in LOCAL_META:
+                continue
+            try:
+                self.serializer.dumps(value)
+            except (TypeError, ValueError):  # a worker's own object: not for other workers
+                self.stats.inc_value(f"archiver/frontier/meta_dropped/{name}")
+                continue
+            meta[name] = value
+        document["meta"] = meta
+        # Header names are bytes: JSON objects take only text keys, so headers go as pairs.
+        document["headers"] = [
+            [name, value]
+            for name, values in document.get("headers", {}).items()
+            for value in values
+        ]
+        return self.serializer.dumps(document)
+
+    def push(self, request: Request) -> None:
+        lease = request.meta.get(LEASE_KEY)
+        try:
+            payload = self._encode_request(request)
+        except Exception as exc:  # never lost without a word: the page is listed as failed
+            self.frontier.release(lease)
+            self.stats.inc_value("archiver/frontier/unwritable")
+            self.spider.record_failure(  # type: ignore[attr-defined]
+                request.url,
+                request.meta.get("listing"),
+                f"cannot be put in the shared frontier: {type(exc).__name__}: {exc}",
+            )
+            return
+        self.frontier.push(payload, releases=lease)
+
+    def pop(self, timeout: int = 0) -> Request | None:
+        taken = self.frontier.take()
+        if taken is None:
+            return None
+        payload, token = taken
+        try:
+            request = request_from_dict(self.serializer.loads(payload), spider=self.spider)
+        except Exception as exc:  # a request no worker can read: say so, never loop on it
+            self.frontier.release(token)
+            self.stats.inc_value("archiver/frontier/unreadable")
+            logger.error("frontier %s: an unreadable request was dropped: %s", self.key, exc)
+            return None
+        request.meta[LEASE_KEY] = token
+        return request
+
+    def clear(self) -> None:  # a shared crawl's frontier outlives any one worker
+        return None
+
+
+class SharedScheduler(Scheduler):
+    """scrapy-redis's scheduler, configured for one shared crawl: its keys under the crawl's
+    prefix, persistent (a worker's end is not the crawl's end), JSON, leased."""
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SharedScheduler:
+        shared = shared_frontier(crawler)
+        scheduler = cls(
+            server=shared.redis,
+            persist=True,
+            queue_key=shared.key("frontier"),
+            queue_cls="archiver.workers.LeasedQueue",
+            dupefilter=RFPDupeFilter(shared.redis, shared.key("dupefilter")),
+            serializer=json_serializer,
+        )
+        scheduler.stats = crawler.stats
+        return scheduler
+
+    def open(self, spider: Spider) -> None:
+        self.spider = spider
+        self.queue = LeasedQueue(self.server, spider, self.queue_key, self.serializer)
+        if waiting := len(self.queue):
+            logger.info("joining a crawl with %d request(s) waiting in the frontier", waiting)
+
+    # scrapy-redis's own pass the spider to the stats, which Scrapy 2.13+ deprecates.
+    def enqueue_request(self, request: Request) -> bool:
+        if not request.dont_filter and self.df.request_seen(request):
+            self.df.log(request, self.spider)
+            return False
+        self.queue.push(request)
+        self.stats.inc_value("scheduler/enqueued/redis")
+        return True
+
+    def next_request(self) -> Request | None:
+        request = self.queue.pop()
+        if request is not None:
+            self.stats.inc_value("scheduler/dequeued/redis")
+        return request
+
+
+# --- politeness: one gate per host for every worker -----------------------------------------
+
+
+class SharedPolitenessMiddleware:
+    """Holds each request until the host's shared gate lets it go: at most
+    ``CONCURRENT_REQUESTS_PER_DOMAIN`` requests at once and ``DOWNLOAD_DELAY`` seconds
+    between starts, counted over all workers together. A 429 or 503 holds the host for
+    every worker (its ``Retry-After``, capped, or the backoff base)."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        settings = crawler.settings
+        self.frontier = shared_frontier(crawler)
+        self.delay = settings.getfloat("ARCHIVER_HOST_DELAY")
+        self.concurrency = max(1, settings.getint("ARCHIVER_HOST_CONCURRENCY", 1))
+        # A dead worker's place at the gate frees itself after this long.
+        self.hold = settings.getfloat("DOWNLOAD_TIMEOUT", 180) + 10
+        self.retry_after_max = settings.getfloat("ARCHIVER_RETRY_AFTER_MAX", 120)
+        self.backoff = settings.getfloat("ARCHIVER_BACKOFF_BASE", 1.0)
+        self.stats = crawler.stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SharedPolitenessMiddleware:
+        if not crawler.settings.get("ARCHIVER_REDIS_URL"):
+            raise NotConfigured("not a shared crawl")
+        return cls(crawler)
+
+    async def process_request(self, request: Request) -> None:
+        host = urlparse_cached(request).hostname
+        if not host:  # file: pages have no host to be polite to
+            return
+        token = secrets.token_hex(6)
+        waited = 0.0
+        gate = self.frontier.gate
+        while (wait := gate(host, self.concurrency, self.delay, token, self.hold)) > 0:
+            pause = min(wait, 1.0)
+            waited += pause
+            await asyncio.sleep(pause)
+        if waited:
+            self.stats.inc_value("archiver/politeness/shared_wait_ms", int(waited * 1000))
+        request.meta["archiver_gate"] = (host, token)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        gate = request.meta.pop("archiver_gate", None)
+        if gate is not None:
+            self.frontier.leave_gate(*gate)
+            if response.status in (429, 503):
+                asked = retry_after_seconds(response.headers.get(b"Retry-After"))
+                seconds = min(asked, self.retry_after_max) if asked is not None else self.backoff
+                self.frontier.hold_host(gate[0], seconds)
+                self.stats.inc_value("archiver/politeness/host_held")
+        return response
+
+    def process_exception(self, request: Request, exception: Exception) -> None:
+        gate = request.meta.pop("archiver_gate", None)
+        if gate is not None:
+            self.frontier.leave_gate(*gate)
+
+
+# --- pages: rows count once their page is committed ------------------------------------------
+
+
+class SharedPagesMiddleware:
+    """Counts what each page's callback gave and tells the writer when it is done: the
+    page's lease ends only once its rows are on disk."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SharedPagesMiddleware:
+        if not crawler.settings.get("ARCHIVER_REDIS_URL"):
+            raise NotConfigured("not a shared crawl")
+        return cls(crawler)
+
+    def process_spider_output(self, response: Response, result: Any) -> Any:
+        items = 0
+        for output in result:
+            items += not isinstance(output, Request)
+            yield output
+        self._page_done(response, items)
+
+    async def process_spider_output_async(self, response: Response, result: Any) -> Any:
+        items = 0
+        async for output in result:
+            items += not isinstance(output, Request)
+            yield output
+        self._page_done(response, items)
+
+    def _page_done(self, response: Response, items: int) -> None:
+        writer = SharedSnapshotWriter.of(self.crawler)
+        if isinstance(writer, SharedSnapshotWriter):
+            writer.page_read(response, items)
+
+
+@dataclass
+class _Page:
+    listing: str
+    url: str
+    token: str
+    expected: int | None = None  # rows the callback gave; None until it finished
+    done: int = 0  # rows that went through the pipelines (written, dropped or failed)
+    read: dict[str, Any] | None = field(default=None)
+
+
+class SharedSnapshotWriter(SnapshotWriter):
+    """This worker's part of the snapshot (``entries-<worker>``), its commits, and, for the
+    one worker that wins the claim, the publication of the whole snapshot."""
+
+    def __init__(self, crawler: Crawler, data_dir: Path) -> None:
+        super().__init__(crawler, data_dir)
+        self.frontier = shared_frontier(crawler)
+        self.pages: dict[str, _Page] = {}
+        self.ready: list[_Page] = []
+        self.commits = {"won": 0, "lost": 0}
+        self.loop: task.LoopingCall | None = None
+        self.last_beat = self.last_requeue = 0.0
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SharedSnapshotWriter:
+        writer = super().from_crawler(crawler)
+        assert isinstance(writer, SharedSnapshotWriter)
+        crawler.signals.connect(writer.item_done, signal=signals.item_dropped)
+        crawler.signals.connect(writer.item_done, signal=signals.item_error)
+        crawler.signals.connect(writer.spider_idle, signal=signals.spider_idle)
+        return writer
+
+    def staging_options(self) -> dict[str, Any]:
+        return {"part": self.frontier.worker}
+
+    # --- during the crawl -------------------------------------------------------------------
+
+    def spider_opened(self, spider: Spider, **_: Any) -> None:
+        done = self.frontier.done()
+        if done is not None:
+            logger.info(
+                "crawl %s was already published (%s, %s); nothing to do. A new crawl needs a "
+                "new ARCHIVER_CRAWL_ID",
+                self.frontier.crawl_id,
+                done.get("path"),
+                done.get("status"),
+            )
+            self._adopt(done)
+            return
+        super().spider_opened(spider)
+        self.loop = task.LoopingCall(self.tick)
+        self.loop.start(TICK, now=False)
+        logger.info(
+            "worker %s joined crawl %s on %s",
+            self.frontier.worker,
+            self.frontier.crawl_id,
+            redacted(self.frontier.url),
+        )
+
+    def tick(self) -> None:
+        """Heartbeat, commits, and a nudge to Scrapy's engine, which otherwise looks at an
+        empty scheduler only every five seconds."""
+        now = time.monotonic()
+        if now - self.last_beat >= self.frontier.lease / 3:
+            self.frontier.heartbeat()
+            self.last_beat = now
+        self.flush_commits()
+        slot = getattr(getattr(self.crawler, "engine", None), "_slot", None)
+        if slot is not None:
+            slot.nextcall.schedule()
+
+    def _page(self, response: Response | None) -> _Page | None:
+        token = response.meta.get(LEASE_KEY) if response is not None else None
+        if token is None:
+            return None
+        page = self.pages.get(token)
+        if page is None:
+            listing = response.meta.get("listing") or ""  # type: ignore[union-attr]
+            page = self.pages[token] = _Page(listing, response.url, token)  # type: ignore[union-attr]
+        return page
+
+    def item_scraped(
+        self, item: Any, spider: Spider, response: Response | None = None, **_: Any
+    ) -> None:
+        super().item_scraped(item, spider)
+        self.item_done(response)
+
+    def item_done(self, response: Response | None = None, **_: Any) -> None:
+        page = self._page(response)
+        if page is not None:
+            page.done += 1
+            self._check(page)
+
+    def page_read(self, response: Response, items: int) -> None:
+        page = self._page(response)
+        if page is not None:
+            page.expected = items
+            page.read = response.meta.get("archiver_page")
+            self._check(page)
+
+    def _check(self, page: _Page) -> None:
+        if page.expected is not None and page.done >= page.expected:
+            del self.pages[page.token]
+            self.ready.append(page)
+
+    def flush_commits(self) -> None:
+        """Make the rows of every finished page durable, then commit the pages."""
+        if not self.ready or self.snapshot is None:
+            return
+        try:
+            self.snapshot.sync()
+        except OSError as exc:
+            self._abandon(f"cannot write snapshot {self.snapshot.snapshot_id}: {exc}")
+            return
+        ready, self.ready = self.ready, []
+        for page in ready:
+            won = self.frontier.commit(page.listing, page.url, page.token, page.read)
+            self.commits["won" if won else "lost"] += 1
+            self.crawler.stats.inc_value(f"archiver/workers/commit/{'won' if won else 'lost'}")
+
+    def spider_idle(self, spider: Spider, **_: Any) -> None:
+        """Stay while the crawl has work anywhere: requests waiting, pages leased to any
+        worker (a dead worker's come back after its lease), start URLs not yet seeded."""
+        if self.snapshot is None:
+            return
+        self.flush_commits()
+        if not self.frontier.is_seeded():
+            if self.frontier.seed():  # the seeding worker died before it finished
+                logger.warning("crawl %s: seeding again (its seeder died)", self.frontier.crawl_id)
+                for request in spider.start_requests_shared():  # type: ignore[attr-defined]
+                    self.crawler.engine.crawl(request)  # type: ignore[union-attr]
+                self.frontier.seeded()
+            raise DontCloseSpider
+        waiting, leased = self.frontier.pending()
+        if waiting or leased or self.pages or self.ready:
+            now = time.monotonic()
+            if leased and now - self.last_requeue >= min(1.0, self.frontier.lease / 4):
+                self.last_requeue = now
+                if moved := self.frontier.requeue_orphans():
+                    logger.warning("%d page(s) of a silent worker go back to the frontier", moved)
+                    self.crawler.stats.inc_value("archiver/workers/requeued", moved)
+            raise DontCloseSpider
+
+    # --- the end ----------------------------------------------------------------------------
+
+    def spider_closed(self, spider: Spider, reason: str, **_: Any) -> None:
+        if self.loop is not None and self.loop.running:
+            self.loop.stop()
+        if self.snapshot is None:
+            return
+        self.flush_commits()
+        if self.snapshot is None:
+            return
+        try:
+            self._report(spider, self.snapshot.flush())
+            self.snapshot.seal()
+        except OSError as exc:
+            self._abandon(f"cannot write snapshot {self.snapshot.snapshot_id}: {exc}")
+            return
+        self.frontier.report(
+            {
+                "sealed": True,
+                "close_reason": reason,
+                "rows": self.snapshot.rows,
+                "sources": sorted(self.snapshot.sources),
+                "commits": self.commits,
+                "warc_records": self.snapshot.warc.records if self.snapshot.warc else 0,
+            }
+        )
+        if reason != "finished":
+            # Stopped (a signal, an error): the pages it did not finish go back to the
+            # frontier at once; what it committed is kept and published by the others.
+            self.frontier.leave()
+            crawl = self.frontier.crawl_id
+            message = f"worker stopped ({reason}); crawl {crawl} goes on with the other workers"
+            logger.warning("%s", message)
+            self.crawler.stats.set_value("archiver/snapshot/error", message)
+            self.snapshot.release()
+            return
+        self._finish(spider)
+
+    def _finish(self, spider: Spider) -> None:
+        """Wait for the snapshot to be published by another worker, or publish it."""
+        deadline = time.monotonic() + max(600.0, 20 * self.frontier.lease)
+        while time.monotonic() < deadline:
+            done = self.frontier.done()
+            if done is not None:
+                self._adopt(done)
+                return
+            if self.frontier.claim_publishing():
+                self._publish(spider, deadline)
+                return
+            time.sleep(0.2)
+        self._give_up("no worker published the snapshot in time")
+
+    def _give_up(self, why: str) -> None:
+        message = f"crawl {self.frontier.crawl_id}: {why}"
+        logger.error("%s", message)
+        self.crawler.stats.set_value("archiver/snapshot/error", message)
+        if self.snapshot is not None:
+            self.snapshot.release()
+
+    def _adopt(self, done: dict[str, Any]) -> None:
+        """This worker's exit tells what the crawl published."""
+        stats = self.crawler.stats
+        stats.set_value("archiver/snapshot/status", done.get("status", "failed"))
+        if done.get("path"):
+            stats.set_value("archiver/snapshot/path", done["path"])
+            stats.set_value("archiver/snapshot/rows", done.get("rows", 0))
+        if done.get("error"):
+            stats.set_value("archiver/snapshot/error", done["error"])
+        if self.snapshot is not None:
+            self.snapshot.release()
+
+    def _publish(self, spider: Spider, deadline: float) -> None:
+        assert self.snapshot is not None
+        while time.monotonic() < deadline:  # every other worker sealed, or gone
+            self.frontier.keep_publishing()
+            unsettled = [
+                name
+                for name, worker in self.frontier.workers().items()
+                if name != self.frontier.worker and worker["alive"] and not worker.get("sealed")
+            ]
+            if not unsettled:
+                break
+            time.sleep(0.2)
+        else:
+            self._give_up("workers still running when the publishing worker gave up waiting")
+            return
+        workers = self.frontier.workers()
+        committed = self.frontier.committed()
+        exact = {
+            name
+            for name, worker in workers.items()
+            if worker.get("sealed") and not worker.get("commits", {}).get("lost")
+        }
+        folder = self.snapshot.path
+        try:
+            rows, sources = settle_parts(folder, self.snapshot.snapshot_id, committed, exact)
+        except OSError as exc:
+            self._abandon(f"cannot publish snapshot {self.snapshot.snapshot_id}: {exc}")
+            return
+        manifest = self.shared_manifest(spider, workers, committed, rows, sources)
+        self.crawler.stats.set_value("archiver/snapshot/status", manifest["status"])
+        self.crawler.stats.set_value("archiver/snapshot/rows", manifest["rows"])
+        if self.crawler.settings.getbool("ARCHIVER_PUBLISH_BY_EXEC"):
+            shared = {
+                "redis_url": self.frontier.url,
+                "crawl_id": self.frontier.crawl_id,
+                "lease": self.frontier.lease,
+            }
+            write_synced(folder / PENDING_FILE, {"manifest": manifest, "shared": shared})
+            self.crawler.stats.set_value("archiver/snapshot/pending", str(folder))
+            return
+        try:
+            target = publish_sealed(folder, manifest)
+        except OSError as exc:
+            self.frontier.finish({"status": "failed", "error": str(exc)})
+            self._abandon(f"cannot publish snapshot {self.snapshot.snapshot_id}: {exc}")
+            return
+        finally:
+            if self.snapshot is not None:
+                self.snapshot.release()
+        outcome = {"path": str(target), "status": manifest["status"], "rows": manifest["rows"]}
+        self.frontier.finish(outcome)
+        self.crawler.stats.set_value("archiver/snapshot/path", str(target))
+
+    def shared_manifest(
+        self,
+        spider: Spider,
+        workers: dict[str, dict[str, Any]],
+        committed: dict[str, str],
+        rows: dict[str, int],
+        sources: set[str],
+    ) -> dict[str, Any]:
+        """The usual manifest, with what the whole crawl did: every worker's rows, the
+        listings' counts and the failed pages as Redis has them, and the workers."""
+        listings = [
+            {"start_url": url, **self.frontier.listing(url)}
+            for url in spider.start_urls  # type: ignore[attr-defined]
+        ]
+        self._store_profiles(spider, {listing["profile"] for listing in listings})
+        manifest = self.build_manifest(spider, "finished")
+        failed = [{"url": f["url"], "reason": f["reason"]} for f in self.frontier.failures()]
+        pages = sum(listing["pages_fetched"] for listing in listings)
+        total = sum(rows.values())
+        pages_by_worker: dict[str, int] = {}
+        for owner in committed.values():
+            pages_by_worker[owner] = pages_by_worker.get(owner, 0) + 1
+        manifest.update(
+            status=snapshot_status("finished", len(failed), total, pages),
+            rows=total,
+            sources=sorted(sources),
+            pages_fetched=pages,
+            pages_failed=failed,
+            listings=listings,
+            crawl_id=self.frontier.crawl_id,
+            started_at=self.frontier_started() or manifest["started_at"],
+            workers=[
+                {
+                    "worker": name,
+                    "host": worker.get("host"),
+                    "pid": worker.get("pid"),
+                    "ended": worker.get("close_reason") if worker.get("sealed") else "lost",
+                    "pages": pages_by_worker.get(name, 0),
+                    "rows": rows.get(name, 0),
+                    "published": name == self.frontier.worker,
+                }
+                for name, worker in workers.items()
+            ],
+        )
+        records = sum(worker.get("warc_records", 0) for worker in workers.values())
+        manifest["warc"]["records_written"] = records
+        return manifest
+
+    def frontier_started(self) -> str | None:
+        raw = self.frontier.redis.get(self.frontier.key("started"))
+        return raw.decode() if raw else None
+
+
+def settle_parts(
+    folder: Path, snapshot_id: str, committed: dict[str, str], exact: set[str]
+) -> tuple[dict[str, int], set[str]]:
+    """Make each worker's part hold exactly the rows of the pages that worker committed,
+    once each; return every part's rows and the entries' sources.
+
+    A part whose worker sealed it and never lost a commit is already exact. Any other (a
+    killed worker's, or one whose page another worker committed first) keeps only its
+    committed pages' rows, each once; a torn last line is dropped, as are the killed
+    worker's torn WARC records. Parquet files a killed publisher began are removed (they
+    are rebuilt from the JSON Lines).
+    """
+    for stale in folder.glob("entries*.parquet"):
+        stale.unlink()
+    rows: dict[str, int] = {}
+    sources: set[str] = set()
+    for _, jsonl in parts(folder):
+        part = Path(jsonl).stem.removeprefix("entries-")
+        path = folder / jsonl
+        kept = 0
+        seen: set[tuple[str, str, Any]] = set()
+        settled = path.with_name(path.name + ".settled")
+        with path.open("rb") as source, settled.open("wb") as target:
+            for line in source:
+                try:
+                    row = json.loads(line)
+                except ValueError:
+                    continue
+                if part not in exact:
+                    key = (row.get("listing_url"), row.get("page_url"), row.get("position"))
+                    owner = committed.get(page_key(key[0] or "", key[1] or ""))
+                    if owner != part or key in seen or not line.endswith(b"\n"):
+                        continue
+                    seen.add(key)
+                target.write(line)
+                kept += 1
+                if row.get("source"):
+                    sources.add(row["source"])
+            target.flush()
+            os.fsync(target.fileno())
+        os.replace(settled, path)
+        rows[part] = kept
+        if part not in exact and (folder / WARC_FOLDER).is_dir():
+            recover_warc(folder / WARC_FOLDER, f"{snapshot_id}-{part}")
+    return rows, sources
+
+
+__all__ = [
+    "LeasedQueue",
+    "SharedPagesMiddleware",
+    "SharedPolitenessMiddleware",
+    "SharedScheduler",
+    "SharedSnapshotWriter",
+    "settle_parts",
+    "shared_frontier",
+]

@@ -1,0 +1,472 @@
+"""Many workers, one snapshot: real ``scrapy crawl`` workers sharing a real Redis, against a
+real HTTP server on 127.0.0.1.
+
+Redis is the one on 127.0.0.1:6379 that these machines run; without it, a ``redis-server`` of
+the tests' own is started on a free port (and the tests skip, saying so, when there is none).
+Each test uses a crawl id of its own and removes its keys.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import pickle
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import redis
+
+import archiver
+from archiver.frontier import Frontier, dumps, loads, page_key
+from archiver.snapshots import list_snapshots, verify_snapshot
+from archiver.workers import settle_parts
+from tests.conftest import ROOT, crawl_command
+from tests.sites import Reply, ScriptedSite, listing_page
+
+PER_PAGE = 5
+
+
+# --- Redis, a site of many listings, workers ------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[str]:
+    """The URL of a running Redis: the machine's, or one started for the tests."""
+    url = "redis://127.0.0.1:6379/0"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+        yield url
+        return
+    except redis.RedisError:
+        pass
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("no Redis at 127.0.0.1:6379 and no redis-server to start one")
+    port = _free_port()
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    for _ in range(50):
+        try:
+            redis.Redis.from_url(url).ping()
+            break
+        except redis.RedisError:
+            time.sleep(0.1)
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def crawl_id(redis_server: str) -> Iterator[str]:
+    name = f"test-{uuid.uuid4().hex[:10]}"
+    yield name
+    client = redis.Redis.from_url(redis_server)
+    keys = list(client.scan_iter(match=f"archiver:{name}:*"))
+    if keys:
+        client.delete(*keys)
+
+
+def listing_route(listings: int, pages: int, delay: float = 0.0):
+    """``/l<n>/`` and ``/l<n>/page<p>.html``: ``listings`` listings of ``pages`` pages in the
+    demo format, every entry unique across the site."""
+
+    def route(path: str, attempt: int) -> Reply:
+        if path == "/robots.txt":
+            return Reply(body=b"User-agent: *\nAllow: /\n", headers={"Content-Type": "text/plain"})
+        parts = path.strip("/").split("/")
+        try:
+            listing = int(parts[0].removeprefix("l"))
+            page = 1 if len(parts) == 1 else int(parts[1].removeprefix("page").split(".")[0])
+        except (ValueError, IndexError):
+            return Reply(status=404, body=b"not found")
+        if not (1 <= listing <= listings and 1 <= page <= pages):
+            return Reply(status=404, body=b"not found")
+        following = f"/l{listing}/page{page + 1}.html" if page < pages else ""
+        html = listing_page(page, pages, PER_PAGE, next_href=following)
+        html = html.replace('href="/posts/', f'href="/l{listing}/posts/')
+        html = html.replace("Post number", f"Listing {listing} post")
+        return Reply(body=html.encode(), delay=delay)
+
+    return route
+
+
+@pytest.fixture
+def many_listings() -> Iterator[ScriptedSite]:
+    site = ScriptedSite(listing_route(listings=8, pages=4))
+    yield site
+    site.stop()
+
+
+def starts(site: ScriptedSite, listings: int = 8) -> str:
+    return ",".join(f"{site.url}l{n}/" for n in range(1, listings + 1))
+
+
+def worker(site_starts: str, data_dir: Path, redis_url: str, crawl: str, *extra: str):
+    command = crawl_command(
+        "-a",
+        f"start_urls={site_starts}",
+        "-a",
+        "profile=demo",
+        "-s",
+        f"ARCHIVER_REDIS_URL={redis_url}",
+        "-s",
+        f"ARCHIVER_CRAWL_ID={crawl}",
+        # Each worker takes two requests at a time, so that all three get work.
+        "-s",
+        "CONCURRENT_REQUESTS=2",
+        *extra,
+        data_dir=data_dir,
+    )
+    return subprocess.Popen(
+        command,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+def finish(processes: list[subprocess.Popen], timeout: float = 120) -> list[tuple[int, str, str]]:
+    results = []
+    for process in processes:
+        out, err = process.communicate(timeout=timeout)
+        results.append((process.returncode, out, err))
+    return results
+
+
+def comparable(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every column but those that differ between two captures of the same pages."""
+    drop = ["snapshot_id", "fetched_at", "warc_record_id", "warc_filename"]
+    frame = frame.drop(columns=[c for c in drop if c in frame.columns])
+    frame = frame.sort_values(["listing_url", "position"]).reset_index(drop=True)
+    return frame.astype({c: "object" for c in frame.columns if frame[c].dtype == "category"})
+
+
+# --- whole crawls ----------------------------------------------------------------------------
+
+
+def test_three_workers_publish_the_snapshot_one_process_would(
+    many_listings, redis_server, crawl_id, tmp_path
+) -> None:
+    single = tmp_path / "single"
+    alone = subprocess.run(
+        crawl_command("-a", f"start_urls={starts(many_listings)}", "-a", "profile=demo",
+                      data_dir=single),
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert alone.returncode == 0, alone.stderr[-2000:]
+
+    shared = tmp_path / "shared"
+    processes = [worker(starts(many_listings), shared, redis_server, crawl_id) for _ in range(3)]
+    results = finish(processes)
+    for code, out, err in results:
+        assert code == 0, err[-3000:]
+        assert out.startswith("snapshot complete: "), out
+    assert len({out for _, out, _ in results}) == 1  # all three name the same snapshot
+
+    [snapshot] = list_snapshots(shared)
+    manifest = snapshot.manifest
+    assert manifest["status"] == "complete"
+    assert manifest["rows"] == 8 * 4 * PER_PAGE
+    assert len(manifest["workers"]) == 3
+    assert sum(w["published"] for w in manifest["workers"]) == 1
+    assert sum(w["rows"] for w in manifest["workers"]) == manifest["rows"]
+    assert all(w["pages"] > 0 for w in manifest["workers"]), manifest["workers"]
+    parquet_parts = sorted(snapshot.path.glob("entries-*.parquet"))
+    assert len(parquet_parts) == 3
+    assert verify_snapshot(snapshot) == []
+    assert [(x["start_url"], x["extracted"], x["pages_fetched"]) for x in manifest["listings"]] == [
+        (f"{many_listings.url}l{n}/", 4 * PER_PAGE, 4) for n in range(1, 9)
+    ]
+
+    one = comparable(archiver.load(single))
+    many = comparable(archiver.load(shared))
+    pd.testing.assert_frame_equal(one, many)
+    # Read as usual by the other readers too: the parts are one dataset.
+    import duckdb
+    import polars
+
+    pattern = f"{shared}/snapshots/*/*.parquet"
+    assert duckdb.sql(f"select count(*) from read_parquet('{pattern}', hive_partitioning=true)"
+                      ).fetchall()[0][0] == manifest["rows"]  # fmt: skip
+    assert polars.read_parquet(pattern).height == manifest["rows"]
+
+
+def test_a_worker_killed_mid_crawl_costs_a_refetch_never_a_page(
+    redis_server, crawl_id, tmp_path
+) -> None:
+    site = ScriptedSite(listing_route(listings=8, pages=4))
+    try:
+        processes = [
+            worker(starts(site), tmp_path, redis_server, crawl_id,
+                   "-s", "ARCHIVER_REDIS_LEASE=2", "-s", "DOWNLOAD_DELAY=0.12")
+            for _ in range(3)
+        ]  # fmt: skip
+        client = redis.Redis.from_url(redis_server)
+        victim = None
+        deadline = time.monotonic() + 60
+        while victim is None and time.monotonic() < deadline:
+            # Kill a worker that has committed pages and holds one in flight right now.
+            committed = {v.decode() for v in client.hvals(f"archiver:{crawl_id}:committed")}
+            for lease in client.hvals(f"archiver:{crawl_id}:leases"):
+                owner = lease.split(b"\n", 1)[0].decode()
+                if owner in committed:
+                    victim = owner
+                    break
+            time.sleep(0.05)
+        assert victim is not None, "no worker was ever seen holding a page"
+        pid = int(victim.rsplit("-", 2)[1])
+        killed = next(p for p in processes if p.pid == pid)
+        os.kill(pid, signal.SIGKILL)
+        results = finish(processes)
+    finally:
+        site.stop()
+
+    for process, (code, out, err) in zip(processes, results, strict=True):
+        if process is killed:
+            assert code == -signal.SIGKILL
+        else:
+            assert code == 0, err[-3000:]
+            assert out.startswith("snapshot complete: ")
+    assert any("go back to the frontier" in err for _, _, err in results)
+    [snapshot] = list_snapshots(tmp_path)
+    assert snapshot.status == "complete"
+    assert verify_snapshot(snapshot) == []  # the killed worker's WARC file was closed whole
+    frame = archiver.load(tmp_path)
+    expected = {f"Listing {n} post {i}" for n in range(1, 9) for i in range(1, 4 * PER_PAGE + 1)}
+    assert sorted(frame["title"]) == sorted(expected)  # every entry, each once
+    lost = [w for w in snapshot.manifest["workers"] if w["worker"] == victim]
+    assert lost and lost[0]["ended"] == "lost"
+    # The killed worker's committed pages are kept, not fetched again.
+    assert lost[0]["rows"] > 0
+    refetched = [path for path, count in site.counts.items() if count > 1 and path != "/robots.txt"]
+    assert len(refetched) <= 2  # at most the pages it held (CONCURRENT_REQUESTS=2)
+
+
+def test_workers_together_keep_one_hosts_delay(redis_server, crawl_id, tmp_path) -> None:
+    site = ScriptedSite(listing_route(listings=6, pages=3))
+    delay = 0.25
+    try:
+        processes = [
+            worker(starts(site, 6), tmp_path, redis_server, crawl_id,
+                   "-s", f"DOWNLOAD_DELAY={delay}", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1")
+            for _ in range(3)
+        ]  # fmt: skip
+        results = finish(processes)
+    finally:
+        site.stop()
+    assert [code for code, _, _ in results] == [0, 0, 0], results[0][2][-2000:]
+    times = sorted(moment for _, moment in site.log)
+    assert len(times) >= 18
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+    # Never faster than one worker would go: every start about the delay after the last
+    # (the gate lets requests go; a busy machine may send one a little late, the next on
+    # time), and over the crawl, no more requests than one per delay.
+    assert min(gaps) >= delay * 0.8, sorted(gaps)[:5]
+    assert times[-1] - times[0] >= (len(times) - 1) * delay * 0.98
+
+
+def test_unreachable_redis_fails_in_one_line_and_publishes_nothing(tmp_path) -> None:
+    url = f"redis://:secret@127.0.0.1:{_free_port()}/0"
+    result = subprocess.run(
+        crawl_command("-s", f"ARCHIVER_REDIS_URL={url}", "-s", "ARCHIVER_CRAWL_ID=x",
+                      data_dir=tmp_path),
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if "error" in line.lower()]
+    assert len(errors) == 1, result.stderr[-2000:]
+    assert "cannot reach Redis at redis://:***@127.0.0.1:" in errors[0]
+    assert "secret" not in result.stderr
+    assert list_snapshots(tmp_path) == []
+
+
+def test_a_pickle_in_the_frontier_is_never_unpickled(
+    many_listings, redis_server, crawl_id, tmp_path
+) -> None:
+    trap = tmp_path / "unpickled"
+
+    class Trap:
+        def __reduce__(self):
+            return (Path.touch, (trap,))
+
+    client = redis.Redis.from_url(redis_server)
+    client.lpush(f"archiver:{crawl_id}:frontier", pickle.dumps(Trap()))
+    [(code, _, err)] = finish([worker(starts(many_listings, 1), tmp_path, redis_server, crawl_id)])
+    assert not trap.exists()
+    assert "an unreadable request was dropped" in err
+    assert code == 0, err[-2000:]
+    assert json.loads(client.get(f"archiver:{crawl_id}:done"))["rows"] == 4 * PER_PAGE
+
+
+def test_a_late_worker_joins_nothing_once_the_crawl_is_published(
+    many_listings, redis_server, crawl_id, tmp_path
+) -> None:
+    first = finish([worker(starts(many_listings, 2), tmp_path, redis_server, crawl_id)])
+    assert first[0][0] == 0, first[0][2][-2000:]
+    [(code, out, err)] = finish(
+        [worker(starts(many_listings, 2), tmp_path, redis_server, crawl_id)]
+    )
+    assert code == 0
+    assert "was already published" in err
+    assert out == first[0][1]  # the same snapshot, not a second one
+    assert len(list_snapshots(tmp_path)) == 1
+
+
+def test_shared_crawl_refuses_jobdir(tmp_path, redis_server) -> None:
+    result = subprocess.run(
+        crawl_command("-s", f"ARCHIVER_REDIS_URL={redis_server}", "-s", "ARCHIVER_CRAWL_ID=x",
+                      "-s", f"JOBDIR={tmp_path / 'job'}", data_dir=tmp_path),
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "JOBDIR and ARCHIVER_REDIS_URL" in result.stderr
+
+
+# --- the frontier, directly --------------------------------------------------------------------
+
+
+@pytest.fixture
+def frontier(redis_server, crawl_id) -> Frontier:
+    return Frontier.connect(redis_server, crawl_id, lease=0.5)
+
+
+def test_requests_travel_as_json_with_bytes_and_times(frontier) -> None:
+    from datetime import UTC, datetime
+
+    document = {
+        "url": "http://x/",
+        "body": b"\x00\xff",
+        "meta": {"at": datetime(2026, 1, 1, tzinfo=UTC)},
+    }
+    text = dumps(document)
+    json.loads(text)  # plain JSON
+    assert loads(text) == document
+    with pytest.raises(TypeError, match="cannot put object"):
+        dumps({"meta": {"x": object()}})
+
+
+def test_the_first_commit_of_a_page_wins_and_counts_once(frontier, redis_server, crawl_id) -> None:
+    other = Frontier.connect(redis_server, crawl_id, lease=0.5)
+    frontier.push("a")
+    _, token = frontier.take()
+    read = {"entries": 5, "announced": 40, "profile": "demo", "time_source": "date_header"}
+    assert frontier.commit("L", "L/p1", token, read) is True
+    assert other.commit("L", "L/p1", None, read) is False
+    assert frontier.committed() == {page_key("L", "L/p1"): frontier.worker}
+    assert frontier.listing("L") == {
+        "profile": "demo", "announced": 40, "extracted": 5, "pages_fetched": 1,
+        "stopped": None, "page_time_sources": {"date_header": 1},
+    }  # fmt: skip
+    assert frontier.pending() == (0, 0)
+
+
+def test_a_silent_workers_leases_go_back_to_the_frontier(frontier) -> None:
+    frontier.heartbeat()
+    frontier.push("page-1")
+    frontier.push("page-2")
+    frontier.take()
+    assert frontier.pending() == (1, 1)
+    assert frontier.requeue_orphans() == 0  # its heartbeat is alive
+    time.sleep(0.6)  # lease 0.5 s, no heartbeat
+    assert frontier.requeue_orphans() == 1
+    assert frontier.pending() == (2, 0)
+
+
+def test_a_redirect_or_retry_ends_the_lease_it_continues(frontier) -> None:
+    frontier.push("page")
+    _, token = frontier.take()
+    frontier.push("page-again", releases=token)
+    assert frontier.pending() == (1, 0)
+
+
+def test_seeding_falls_to_the_next_worker_only_when_the_seeder_died(
+    frontier, redis_server, crawl_id
+) -> None:
+    other = Frontier.connect(redis_server, crawl_id, lease=0.5)
+    frontier.heartbeat()
+    assert frontier.seed() is True
+    assert other.seed() is False  # the seeder is alive
+    time.sleep(0.6)
+    assert other.seed() is True  # it died before it finished
+    other.seeded()
+    assert frontier.seed() is False and frontier.is_seeded()
+
+
+def test_claims_tell_a_second_reading_from_a_loop(frontier) -> None:
+    assert frontier.claim_next("L", "L/p2", "L/p1") == "new"
+    assert frontier.claim_next("L", "L/p2", "L/p1") == "again"
+    assert frontier.claim_next("L", "L/p2", "L/p5") == "other"
+    assert frontier.first_content("L", "sig", "L/p1") is True
+    assert frontier.first_content("L", "sig", "L/p1") is True  # the same page, read again
+    assert frontier.first_content("L", "sig", "L/p3") is False
+
+
+def test_the_host_gate_spaces_starts_and_caps_concurrency(frontier) -> None:
+    assert frontier.gate("h", 1, 0.3, "a", hold=5) == 0
+    assert 0.2 < frontier.gate("h", 2, 0.3, "b", hold=5) <= 0.3  # too soon
+    assert frontier.gate("h", 1, 0.0, "b", hold=5) > 0  # one already active
+    frontier.leave_gate("h", "a")
+    time.sleep(0.3)
+    assert frontier.gate("h", 1, 0.0, "b", hold=5) == 0
+    frontier.hold_host("h", 2.0)
+    assert frontier.gate("h", 5, 0.0, "c", hold=5) > 1.5
+
+
+def test_finishing_keeps_the_outcome_and_drops_the_working_state(frontier, redis_server) -> None:
+    frontier.join("snap")
+    frontier.push("x")
+    frontier.finish({"path": "/p", "status": "complete", "rows": 3})
+    client = redis.Redis.from_url(redis_server)
+    left = {
+        k.decode().removeprefix(frontier.prefix)
+        for k in client.scan_iter(match=frontier.prefix + "*")
+    }
+    assert left == {"done", "workers", "snapshot", "started"}
+    assert 0 < client.ttl(frontier.key("done")) <= 7 * 24 * 3600
+    assert frontier.done() == {"path": "/p", "status": "complete", "rows": 3}
+
+
+# --- settling the parts ----------------------------------------------------------------------
+
+
+def _row(listing: str, page: str, position: int) -> bytes:
+    return (json.dumps({"listing_url": listing, "page_url": page, "position": position,
+                        "source": "S"}) + "\n").encode()  # fmt: skip
+
+
+def test_parts_keep_only_their_committed_pages_once(tmp_path) -> None:
+    meta = tmp_path / "_meta"
+    meta.mkdir()
+    (meta / "entries-a.jsonl").write_bytes(
+        _row("L", "p1", 1) + _row("L", "p1", 2) + _row("L", "p2", 3)  # p2: b committed it
+        + _row("L", "p1", 1)  # p1 read twice by a
+        + b'{"listing_url": "L", "page_u'  # torn by the kill
+    )  # fmt: skip
+    (meta / "entries-b.jsonl").write_bytes(_row("L", "p2", 3))
+    (tmp_path / "entries-a.parquet").write_bytes(b"half-built by a killed publisher")
+    committed = {page_key("L", "p1"): "a", page_key("L", "p2"): "b"}
+    rows, sources = settle_parts(tmp_path, "snap", committed, exact={"b"})
+    assert rows == {"a": 2, "b": 1}
+    assert sources == {"S"}
+    assert (meta / "entries-a.jsonl").read_bytes() == _row("L", "p1", 1) + _row("L", "p1", 2)
+    assert not (tmp_path / "entries-a.parquet").exists()
