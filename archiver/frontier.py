@@ -25,6 +25,7 @@ worker did not win are left out when the snapshot is published.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import re
@@ -73,9 +74,15 @@ def loads(text: str | bytes) -> Any:
     return json.loads(text, object_hook=_decode)
 
 
+def digest(text: str) -> str:
+    """32 hex characters standing for ``text`` in Redis: a day's crawl has millions of pages,
+    and Redis holds every key in memory."""
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
 def page_key(listing: str, page_url: str) -> str:
     """What a commit is keyed by: the rows' ``listing_url`` and ``page_url``."""
-    return f"{listing}{PAGE_KEY_SEPARATOR}{page_url}"
+    return digest(f"{listing}{PAGE_KEY_SEPARATOR}{page_url}")
 
 
 def redacted(url: str) -> str:
@@ -330,16 +337,17 @@ class Frontier:
     def claim_next(self, listing: str, url: str, asked_by: str) -> str:
         """``new``, ``again`` (the same page asks again) or ``other`` (another page asked
         first: pagination loops)."""
-        result = self._claim(keys=[self.key(f"next:{listing}")], args=[url, asked_by])
+        args = [digest(url), digest(asked_by)]
+        result = self._claim(keys=[self.key(f"next:{listing}")], args=args)
         return result.decode() if isinstance(result, bytes) else str(result)
 
     def first_content(self, listing: str, signature: str, page_url: str) -> bool:
         """False when another page of the listing already had this content."""
-        key = self.key(f"content:{listing}")
-        if self.redis.hsetnx(key, signature, page_url):
+        key, page = self.key(f"content:{listing}"), digest(page_url)
+        if self.redis.hsetnx(key, signature, page):
             return True
         owner = self.redis.hget(key, signature)
-        return owner is not None and owner.decode() == page_url
+        return owner is not None and owner.decode() == page
 
     def committed(self) -> dict[str, str]:
         """Every committed page (``page_key``) and the worker whose rows count."""

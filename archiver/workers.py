@@ -42,6 +42,7 @@ from archiver.extensions import SnapshotWriter
 from archiver.frontier import Frontier, page_key, redacted
 from archiver.middlewares.retry import retry_after_seconds
 from archiver.snapshots import (
+    MANIFEST_FILE,
     PENDING_FILE,
     parts,
     publish_sealed,
@@ -507,6 +508,16 @@ class SharedSnapshotWriter(SnapshotWriter):
 
     def _publish(self, spider: Spider, deadline: float) -> None:
         assert self.snapshot is not None
+        if self.snapshot.target.exists():  # a publisher died after its rename, before saying so
+            manifest = json.loads((self.snapshot.target / MANIFEST_FILE).read_text("utf-8"))
+            outcome = {
+                "path": str(self.snapshot.target),
+                "status": manifest["status"],
+                "rows": manifest["rows"],
+            }
+            self.frontier.finish(outcome)
+            self._adopt(outcome)
+            return
         while time.monotonic() < deadline:  # every other worker sealed, or gone
             self.frontier.keep_publishing()
             unsettled = [

@@ -24,8 +24,12 @@ class BareSpider(scrapy.Spider):
             yield {
                 "title": title,
                 "url": response.urljoin(entry.css("a.entry-link::attr(href)").get() or ""),
-                "summary": " ".join(" ".join(entry.css(".entry-content p ::text").getall()).split()),
-                "age": " ".join(entry.css("footer.entry-footer ::text").getall()).split("·")[0].strip(),
+                "summary": " ".join(
+                    " ".join(entry.css(".entry-content p ::text").getall()).split()
+                ),
+                "age": " ".join(entry.css("footer.entry-footer ::text").getall())
+                .split("·")[0]
+                .strip(),
                 "source": response.css("header .logo a[accesskey=h]::text").get(),
                 "page_url": response.url,
             }

@@ -12,7 +12,9 @@ the crawl process's own high-water mark (``wait4``), across its whole life.
    pyarrow's ``ParquetWriter`` plus ``json.dumps`` lines, same rows and schema;
 4. ``archiver.load()`` of 100 snapshots x 10,000 rows against a ``pyarrow.dataset`` read;
 5. extraction per page against hand-written lxml reading the same fields;
-6. (``--long``) a 100,000-page crawl, its memory sampled every second: benchmarks/rss.png.
+6. many workers: pages per second with 1, 2 and 4 workers sharing a crawl in Redis, against
+   one process, over listings on many loopback hosts, with and without per-host politeness;
+7. (``--long``) a 100,000-page crawl, its memory sampled every second: benchmarks/rss.png.
 
 ``python benchmarks/bench.py [--quick] [--long] [--write benchmarks/RESULTS.md]``
 """
@@ -20,7 +22,6 @@ the crawl process's own high-water mark (``wait4``), across its whole life.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import platform
@@ -55,13 +56,16 @@ def run_measured(command: list[str], cwd: Path, samples: list | None = None) -> 
     reader = threading.Thread(target=lambda: stderr.append(process.stderr.read()), daemon=True)
     reader.start()
     if samples is not None:
+
         def sample() -> None:
             status = Path(f"/proc/{process.pid}/status")
             while process.poll() is None:
                 try:
                     for line in status.read_text().splitlines():
                         if line.startswith("VmRSS:"):
-                            samples.append((time.perf_counter() - started, int(line.split()[1]) / 1024))
+                            samples.append(
+                                (time.perf_counter() - started, int(line.split()[1]) / 1024)
+                            )
                 except OSError:
                     break
                 time.sleep(1)
@@ -111,6 +115,79 @@ def bench_crawl(listings: int, pages: int, rounds: int) -> dict:
     return {"pages": listings * pages, "rows": rows, "median": median,
             "runs": {name: [round(r["seconds"], 2) for r in runs] for name, runs in results.items()},
             "warc_bytes_per_page": warc / rounds / (listings * pages)}  # fmt: skip
+
+
+def bench_workers(listings: int, pages: int, hosts: int, rounds: int) -> dict:
+    """Pages per second with 1, 2 and 4 workers of one shared crawl (a real Redis at
+    ARCHIVER_BENCH_REDIS, default 127.0.0.1:6379), against one process without Redis, over
+    listings spread across ``hosts`` loopback hosts. Two politeness regimes: none (the
+    machine's limit), and one request per host at a time, 0.5 s apart (a polite crawl's)."""
+    import redis
+
+    url = os.environ.get("ARCHIVER_BENCH_REDIS", "redis://127.0.0.1:6379/0")
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=2)
+        client.ping()
+    except redis.RedisError as exc:
+        return {"skipped": f"no Redis at {url}: {exc}"}
+    regimes = {
+        "no delay": ["-s", "CONCURRENT_REQUESTS_PER_DOMAIN=16", "-s", "DOWNLOAD_DELAY=0"],
+        "polite (1 per host, 0.5 s)": ["-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1",
+                                       "-s", "DOWNLOAD_DELAY=0.5"],
+    }  # fmt: skip
+    results: dict[str, dict[str, list[float]]] = {}
+    memory: list[float] = []  # Redis bytes per page at the crawl's peak
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch_dir = Path(scratch)
+        starts = listing_site.build(scratch_dir / "site", listings, pages)
+        server = listing_site.ManyHosts(scratch_dir / "site", hosts)
+        urls = ",".join(server.url(n) + start for n, start in enumerate(starts))
+        base = [PYTHON, "-m", "scrapy", "crawl", "listing", "-a", f"start_urls={urls}",
+                "-a", "profile=papermod", "-s", "AUTOTHROTTLE_ENABLED=0", "-s", "LOG_LEVEL=INFO",
+                "-s", "CONCURRENT_REQUESTS=16"]  # fmt: skip
+        try:
+            for n in range(rounds):
+                for regime, politeness in regimes.items():
+                    for workers in (0, 1, 2, 4):  # 0: one process, no Redis
+                        data = scratch_dir / f"data-{regime[:2]}-{workers}-{n}"
+                        crawl_id = f"bench-{os.getpid()}-{n}-{regime[:2].strip()}-{workers}"
+                        shared = ["-s", f"ARCHIVER_REDIS_URL={url}",
+                                  "-s", f"ARCHIVER_CRAWL_ID={crawl_id}"]  # fmt: skip
+                        command = [*base, *politeness, "-s", f"ARCHIVER_DATA_DIR={data}",
+                                   *(shared if workers else [])]  # fmt: skip
+                        baseline = client.info("memory")["used_memory"]
+                        peak = [baseline]
+                        started = time.perf_counter()
+                        processes = [
+                            subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL,
+                                             stderr=subprocess.DEVNULL)
+                            for _ in range(max(1, workers))
+                        ]  # fmt: skip
+                        while any(process.poll() is None for process in processes):
+                            peak.append(client.info("memory")["used_memory"])
+                            time.sleep(0.1)
+                        codes = [process.wait() for process in processes]
+                        elapsed = time.perf_counter() - started
+                        if workers:
+                            memory.append((max(peak) - baseline) / (listings * pages))
+                        if any(codes):
+                            raise RuntimeError(f"{regime}, {workers} workers: exit {codes}")
+                        name = "one process, no Redis" if not workers else f"{workers} worker(s)"
+                        results.setdefault(regime, {}).setdefault(name, []).append(elapsed)
+                        for key in client.scan_iter(match=f"archiver:{crawl_id}:*"):
+                            client.delete(key)
+        finally:
+            server.stop()
+    total = listings * pages
+    return {
+        "pages": total,
+        "hosts": hosts,
+        "redis_bytes_per_page": statistics.median(memory),
+        "pages_per_second": {
+            regime: {name: total / statistics.median(times) for name, times in runs.items()}
+            for regime, runs in results.items()
+        },
+    }
 
 
 def rows(n: int):
@@ -172,7 +249,9 @@ def bench_export(n: int, rounds: int) -> dict:
     for _ in range(rounds):
         for way in out:
             code = EXPORT_CODE.format(here=str(HERE), n=n, way=way)
-            result = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, check=True)
+            result = subprocess.run(
+                [PYTHON, "-c", code], capture_output=True, text=True, check=True
+            )
             out[way].append(json.loads(result.stdout))
     return {way: {k: statistics.median(r[k] for r in runs) for k in ("seconds", "rss")}
             for way, runs in out.items()}  # fmt: skip
@@ -319,6 +398,31 @@ def report(results: dict) -> str:
         "",
         f"Crawl runs (seconds): {json.dumps(results['crawl']['runs'])}",
     ]
+    workers = results.get("workers")
+    if workers and "skipped" in workers:
+        lines += ["", f"Many workers: not measured ({workers['skipped']})."]
+    elif workers:
+        lines += [
+            "",
+            f"Many workers: pages per second over {workers['pages']:,} pages on "
+            f"{workers['hosts']} loopback hosts, each worker `CONCURRENT_REQUESTS=16`, one "
+            "Redis, all on this machine (median of the rounds).",
+            "",
+            "| regime | one process, no Redis | 1 worker | 2 workers | 4 workers |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for regime, rates in workers["pages_per_second"].items():
+            alone = rates["one process, no Redis"]
+            cells = [f"{alone:.0f}"] + [
+                f"{rates[name]:.0f} ({rates[name] / alone:.2f}x)"
+                for name in ("1 worker(s)", "2 worker(s)", "4 worker(s)")
+            ]
+            lines.append(f"| {regime} | " + " | ".join(cells) + " |")
+        lines += [
+            "",
+            f"Redis memory at a shared crawl's peak: {workers['redis_bytes_per_page']:.0f} bytes "
+            "per page crawled (median over the shared runs; freed when the crawl is published).",
+        ]
     if "long" in results:
         long = results["long"]
         lines += [
@@ -345,6 +449,12 @@ def main() -> int:
         "export_rows": export_rows,
         "load": bench_load(10 if args.quick else 100, 10_000, min(rounds, 3)),
         "extract": bench_extract(),
+        "workers": bench_workers(
+            200 if args.quick else 400,
+            2 if args.quick else 5,
+            50 if args.quick else 200,
+            1 if args.quick else 2,
+        ),
     }
     if args.long:
         results["long"] = bench_long(100_000)

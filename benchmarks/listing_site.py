@@ -17,18 +17,18 @@ from pathlib import Path
 
 TEMPLATE = Path(__file__).parent / "data" / "papermod-page.html"
 _TITLE = re.compile(r"(<h2 class=entry-hint-parent>)(.*?)(</h2>)", re.S)
-_NEXT = re.compile(r'<a class=next href=[^>]*>')
-_PREV = re.compile(r'<a class=prev href=[^>]*>')
+_NEXT = re.compile(r"<a class=next href=[^>]*>")
+_PREV = re.compile(r"<a class=prev href=[^>]*>")
 _ABSOLUTE = "https://liudon.com/"
 
 
 def page_html(template: str, listing: int, page: int, pages: int) -> str:
     counter = iter(range(1, 10_000))
     html = _TITLE.sub(lambda m: f"{m[1]}L{listing} P{page} E{next(counter)} {m[2]}{m[3]}", template)
-    html = html.replace('href=https://liudon.com/posts/', f'href=/posts/l{listing}p{page}-')
-    nxt = f'<a class=next href=/l{listing}/page/{page + 1}/>' if page < pages else ""
+    html = html.replace("href=https://liudon.com/posts/", f"href=/posts/l{listing}p{page}-")
+    nxt = f"<a class=next href=/l{listing}/page/{page + 1}/>" if page < pages else ""
     html = _NEXT.sub(nxt, html)
-    html = _PREV.sub(f'<a class=prev href=/l{listing}/>', html)
+    html = _PREV.sub(f"<a class=prev href=/l{listing}/>", html)
     return html.replace(_ABSOLUTE, "/")
 
 
@@ -95,5 +95,60 @@ def _serve(root: str, host: str, port: int) -> None:
     ThreadingHTTPServer((host, port), partial(Quiet, directory=root)).serve_forever()
 
 
+class ManyHosts:
+    """The same site on ``hosts`` loopback addresses (127.0.0.2, 127.0.0.3, ...), one port,
+    one process: to a crawler, as many hosts, each with its own politeness."""
+
+    def __init__(self, root: Path, hosts: int) -> None:
+        self.hosts = [f"127.0.0.{2 + n}" for n in range(hosts)]
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "serve-many", str(root), str(hosts), str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 20
+        for host in self.hosts:
+            while True:
+                try:
+                    socket.create_connection((host, self.port), timeout=0.2).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("benchmark servers did not start") from None
+                    time.sleep(0.05)
+
+    def url(self, n: int) -> str:
+        """The site on the n-th host (wrapping around)."""
+        return f"http://{self.hosts[n % len(self.hosts)]}:{self.port}"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def _serve_many(root: str, hosts: int, port: int) -> None:
+    import threading
+    from functools import partial
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Quiet(SimpleHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    ThreadingHTTPServer.daemon_threads = True
+    servers = [
+        ThreadingHTTPServer((f"127.0.0.{2 + n}", port), partial(Quiet, directory=root))
+        for n in range(hosts)
+    ]
+    for server in servers[1:]:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    servers[0].serve_forever()
+
+
 if __name__ == "__main__" and sys.argv[1:2] == ["serve"]:
     _serve(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+if __name__ == "__main__" and sys.argv[1:2] == ["serve-many"]:
+    _serve_many(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))

@@ -262,6 +262,37 @@ def test_a_worker_killed_mid_crawl_costs_a_refetch_never_a_page(
     assert len(refetched) <= 2  # at most the pages it held (CONCURRENT_REQUESTS=2)
 
 
+def test_a_worker_stopped_with_ctrl_c_leaves_and_the_others_finish(
+    redis_server, crawl_id, tmp_path
+) -> None:
+    site = ScriptedSite(listing_route(listings=6, pages=4))
+    try:
+        processes = [
+            worker(starts(site, 6), tmp_path, redis_server, crawl_id, "-s", "DOWNLOAD_DELAY=0.2")
+            for _ in range(2)
+        ]
+        client = redis.Redis.from_url(redis_server)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not client.hlen(f"archiver:{crawl_id}:committed"):
+            time.sleep(0.05)
+        processes[0].send_signal(signal.SIGINT)
+        results = finish(processes)
+    finally:
+        site.stop()
+    (stopped_code, stopped_out, stopped_err), (code, out, err) = results
+    assert out.startswith("snapshot complete: ")
+    assert stopped_code == 1
+    assert "goes on with the other workers" in stopped_err
+    assert stopped_out == ""  # it published nothing and claims nothing
+    assert code == 0, err[-2000:]
+    [snapshot] = list_snapshots(tmp_path)
+    assert snapshot.status == "complete"
+    assert snapshot.manifest["rows"] == 6 * 4 * PER_PAGE
+    assert archiver.load(tmp_path)["entry_id"].is_unique
+    ended = {w["ended"] for w in snapshot.manifest["workers"]}
+    assert ended == {"shutdown", "finished"}
+
+
 def test_workers_together_keep_one_hosts_delay(redis_server, crawl_id, tmp_path) -> None:
     site = ScriptedSite(listing_route(listings=6, pages=3))
     delay = 0.25
