@@ -35,7 +35,7 @@ from parsel.csstranslator import HTMLTranslator
 from archiver import __version__
 from archiver.dates import Rejected, parse_date, parse_relative
 from archiver.errors import ArchiverError
-from archiver.profiles import Profile, compile_query, parse_profile
+from archiver.profiles import Profile, compile_query, is_xpath, parse_profile
 from archiver.readable import element_text
 
 # Never entry blocks, and never inside one.
@@ -257,8 +257,8 @@ def find_groups(root: etree._Element, now: datetime) -> list[Group]:
         alike: dict[str, list[etree._Element]] = {}
         for child in children:
             alike.setdefault(css_step(child), []).append(child)
-            if classes(child):  # also by tag alone: li, li.sticky, li.featured are one list
-                alike.setdefault(css_step(child, with_classes=False) + "*", []).append(child)
+            # Also by tag alone: li, li.sticky, li.featured are one list.
+            alike.setdefault(css_step(child, with_classes=False) + "*", []).append(child)
         for step, members in alike.items():
             if len(members) < 2:
                 continue
@@ -272,7 +272,7 @@ def find_groups(root: etree._Element, now: datetime) -> list[Group]:
                 continue
             # Alike containers side by side (one per year, one per day) hold one listing.
             parent = container.getparent()
-            key = (css_step(container), step, id(parent) if parent is not None else 0)
+            key = (css_step(container), step + "*" * loose, id(parent) if parent is not None else 0)
             if key in groups:
                 groups[key].blocks += blocks
             else:
@@ -284,9 +284,14 @@ def find_groups(root: etree._Element, now: datetime) -> list[Group]:
     for loose in [g for g in scored if g.loose]:
         members = {id(b.element) for b in loose.blocks}
         for tight in scored:
-            if tight.loose or tight.score < 0.5 * loose.score:
+            if tight.loose or "." not in tight.step or tight.score < 0.5 * loose.score:
                 continue
-            if {id(b.element) for b in tight.blocks} < members:
+            inside = {id(b.element) for b in tight.blocks}
+            if not inside < members:
+                continue
+            rest = [b.score() for b in loose.blocks if id(b.element) not in inside]
+            mean = sum(b.score() for b in tight.blocks) / len(tight.blocks)
+            if sum(rest) / max(1, len(rest)) < 0.5 * mean:  # the others are not entries
                 loose.score = 0.0
                 break
     return sorted((g for g in scored if g.score > 0), key=lambda g: g.score, reverse=True)
@@ -370,7 +375,20 @@ def relative_selectors(block: Block, target: etree._Element) -> list[str]:
     candidates.append(" > ".join(css_step(step) for step in path))
     # Alike siblings (two <time>s, three <span>s): say which one, by its place among them.
     candidates.append(" > ".join(_positional(step) for step in path))
+    # A child of the block itself (CSS cannot say "a child of the entry", XPath can).
+    if len(path) <= 2:
+        candidates.append("./" + "/".join(_xpath_step(step) for step in path))
     return list(dict.fromkeys(candidates))
+
+
+def attribute(query: str, name: str) -> str:
+    """The selector for ``name``'s value on what ``query`` picks, CSS or XPath."""
+    return f"{query}/@{name}" if is_xpath(query) else f"{query}::attr({name})"
+
+
+def _xpath_step(element: etree._Element) -> str:
+    names = classes(element)
+    return element.tag + "".join(f"[contains(@class, '{n}')]" for n in names)
 
 
 def _positional(element: etree._Element) -> str:
@@ -438,7 +456,7 @@ def find_date(blocks: list[Block], now: datetime) -> tuple[str, int] | None:
     if sum(t is not None for t in times) >= 0.6 * len(blocks):
         chosen = choose(blocks, times)
         if chosen:
-            return f"{chosen[0]}::attr(datetime)", chosen[1]
+            return attribute(chosen[0], "datetime"), chosen[1]
     targets = []
     for block in blocks:
         found = [e for e in _leaves(block) if e is not block.title and date_in(text_of(e), now)]
@@ -559,7 +577,7 @@ def suggest(html: str | bytes, page_url: str, name: str | None = None) -> Sugges
         raise SuggestError(
             f"{page_url}: no listing found (no group of alike blocks with a titled link each)"
         )
-    best = _outermost(groups[0], groups)
+    best = _outermost(_innermost(groups[0], groups), groups)
     blocks = [b for b in best.blocks if b.score() > 0]
     unsure: list[str] = []
     if len(blocks) < 3:
@@ -584,10 +602,11 @@ def suggest(html: str | bytes, page_url: str, name: str | None = None) -> Sugges
     if hollow and not extra:
         # Blocks built like entries but without a title link (an advert, a placeholder):
         # only those holding the entry's link are entries.
-        entries = f"{_simple_xpath(entries, '//')}[{_simple_xpath(url[0], './/')}]"
+        link = url[0] if is_xpath(url[0]) else _simple_xpath(url[0], ".//")
+        entries = f"{_simple_xpath(entries, '//')}[{link}]"
     fields: dict[str, tuple[str, str]] = {
         "title": (title[0], f"the title in {title[1]} of {len(blocks)} entries"),
-        "url": (f"{url[0]}::attr(href)", f"the title link in {url[1]} of {len(blocks)} entries"),
+        "url": (attribute(url[0], "href"), f"the title link in {url[1]} of {len(blocks)} entries"),
     }
     if title[1] < 0.8 * len(blocks):
         unsure.append(f"the title selector reads only {title[1]} of {len(blocks)} entries")
@@ -620,6 +639,21 @@ def suggest(html: str | bytes, page_url: str, name: str | None = None) -> Sugges
                       next_why, unsure, [n for n in counts if n != "views"])  # fmt: skip
         profile = parse_profile(toml, f"suggested for {page_url}")
     return Suggestion(profile, toml, len(page.entries), unsure, page.entries[:5])
+
+
+def _innermost(best: Group, groups: list[Group]) -> Group:
+    """Past the layout: when the best group is a few big wrappers (the main column and the
+    sidebar) and one of them holds a strong group of its own, that group is the listing."""
+    if len(best.blocks) > 3:
+        return best
+    for other in groups[1:]:
+        if other.score < 0.3 * best.score or not _nested(other, best):
+            continue
+        holders = [b for b in best.blocks if _holds(b, other)]
+        if len(holders) == 1:
+            other.why.append(f"it lies in one block of {best.describe()}, a page layout")
+            return other
+    return best
 
 
 def _outermost(best: Group, groups: list[Group]) -> Group:
