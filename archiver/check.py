@@ -74,7 +74,8 @@ def _entry(item: ListingEntry, profile: Any, dropped: str | None) -> dict[str, A
 
 def check_profile(spec: str, target: str) -> dict[str, Any]:
     """What ``spec`` reads from ``target`` (an http(s) URL or a file), normalised as a crawl
-    normalises it. Runs Scrapy's reactor: once per process."""
+    normalises it. Runs Scrapy's reactor: once per process. With ``spec`` "suggest", the
+    profile is suggested from the page (``suggested``: its TOML and what makes it unsure)."""
     ListingSpider.check_arguments(start_urls=target, profile=spec)  # bad input: one line
     settings = Settings()
     settings.setmodule("archiver.settings", priority="project")
@@ -108,8 +109,13 @@ def check_profile(spec: str, target: str) -> dict[str, Any]:
         for key, value in stats.items()
         if key.startswith("archiver/extract/") and key.endswith("/pattern_unmatched")
     }
+    suggestion = spider.suggestions.get(state.profile or "")
+    suggested = (
+        {"text": suggestion.text, "unsure": suggestion.unsure} if suggestion is not None else None
+    )
     return {
         "profile": state.profile,
+        "suggested": suggested,
         "page_url": page.get("url", target),
         "page_time": page.get("page_time"),
         "page_time_source": page.get("page_time_source"),

@@ -223,6 +223,37 @@ def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
     return 1 if problems else 0
 
 
+def cmd_profile_suggest(args: argparse.Namespace, out: TextIO) -> int:
+    """A draft profile from one page: the TOML to ``-o`` (or standard output), and what it
+    reads, the way a crawl would, so the person can judge it."""
+    from archiver.check import check_profile
+
+    report = check_profile("suggest", args.target)
+    suggested = report.get("suggested")
+    if not suggested:
+        failure = (report["failed"] or [{"reason": f"{args.target}: no listing found"}])[0]
+        raise ArchiverError(failure["reason"])
+    notes = sys.stderr if args.output is None else out
+    if args.output is not None:
+        Path(args.output).write_text(suggested["text"], encoding="utf-8")
+        _out(notes, f"wrote {args.output}")
+    else:
+        out.write(suggested["text"])
+    entries = report["entries"]
+    verdict = "UNSURE: " + "; ".join(suggested["unsure"]) if suggested["unsure"] else "sure"
+    _out(notes, f"{len(entries)} entries read from {report['page_url']} ({verdict})")
+    for entry in entries[:5]:
+        when = entry.get("published") or entry.get("age") or ""
+        when = when[0][:10] if isinstance(when, list) else when
+        _out(notes, f"  {entry.get('title')} | {entry.get('url')} | {when}")
+    if len(entries) > 5:
+        _out(notes, f"  ... and {len(entries) - 5} more")
+    _out(notes, f"next page: {report['next'] or '(none found)'}")
+    target = args.output or "PROFILE.toml"
+    _out(notes, f"check it: archiver profile check {target} {args.target}")
+    return 0 if entries else 1
+
+
 def cmd_profile_check(args: argparse.Namespace, out: TextIO) -> int:
     from archiver.check import check_profile
 
@@ -389,6 +420,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("target", help="an http(s) URL or a local HTML file")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_profile_check)
+    p = profile_sub.add_parser(
+        "suggest",
+        parents=[common],
+        help="write a draft profile for a listing format nobody wrote one for",
+        description="Find the repeated entry blocks of one listing page and write a profile "
+        "for them, with comments saying why each selector was chosen and when it is unsure. "
+        "The page is fetched as a crawl fetches it (robots.txt, User-Agent).",
+    )
+    p.add_argument("target", help="an http(s) URL or a local HTML file")
+    p.add_argument("-o", "--output", help="write the profile here (default: standard output)")
+    p.set_defaults(func=cmd_profile_suggest)
     return parser
 
 

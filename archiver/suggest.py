@@ -71,6 +71,9 @@ NEXT_TEXT = re.compile(
     r"\s*[›»→>]*\s*$",
     re.I,
 )
+# Below this, the best group is a couple of bare links (a menu), not a listing: a listing of
+# three posts with short titles and dates scores a few hundred.
+MIN_SCORE = 30.0
 CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 _DIGITS = re.compile(r"\d")
 
@@ -366,6 +369,8 @@ def relative_selectors(block: Block, target: etree._Element) -> list[str]:
         node = node.getparent()
     if node is None:
         return []
+    if not path:  # the block is the link itself (a list of bare links)
+        return ["./self::*"]
     path.reverse()
     last = path[-1]
     candidates = [css_step(last), css_step(last, with_classes=False)]
@@ -470,7 +475,11 @@ def find_counts(blocks: list[Block]) -> dict[str, tuple[str, int]]:
     """``views``, ``points``, ``comments``: an element whose text is a number and its noun."""
     found: dict[str, list[etree._Element | None]] = {}
     for index, block in enumerate(blocks):
-        for element in _leaves(block):
+        # Deepest first: "<div><span>5</span> votes</div>" is read as the div's text.
+        small = [e for e in elements(block.element) if e is not block.element]
+        for element in sorted(small, key=lambda e: -sum(1 for _ in e.iterancestors())):
+            if len(text_of(element)) > 40:
+                continue
             match = COUNT.fullmatch(text_of(element).strip())
             if not match:
                 continue
@@ -573,7 +582,7 @@ def suggest(html: str | bytes, page_url: str, name: str | None = None) -> Sugges
     root = Selector(text=text).root
     now = datetime.now(UTC)
     groups = find_groups(root, now)
-    if not groups:
+    if not groups or groups[0].score < MIN_SCORE:
         raise SuggestError(
             f"{page_url}: no listing found (no group of alike blocks with a titled link each)"
         )

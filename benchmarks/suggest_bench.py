@@ -1,8 +1,8 @@
 """How often ``archiver profile suggest`` reads a listing right, on real pages nobody wrote a
 profile for: per format, the share of entries whose title and URL come out right.
 
-``python benchmarks/suggest_bench.py [--split tune|held-out-1|held-out-2|all] [--pages DIR] [--mirrors DIR]
-[--write benchmarks/SUGGEST.md] [--show]``
+``python benchmarks/suggest_bench.py [--split tune|held-out-1|held-out-2|all]
+[--pages DIR] [--mirrors DIR] [--write benchmarks/SUGGEST.md] [--show]``
 
 Pages come from ``benchmarks/suggest/corpus.toml`` (repository, commit, path, and the truth: the
 entries as a person reads them, written as selectors). They are read from local snapshots of
@@ -131,8 +131,8 @@ def report(rows: list, split: str) -> str:
         if result is None:
             missing.append(page)
             continue
-        entry = formats.setdefault(page["format"], {"pages": 0, "truth": 0, "right": 0,
-                                                    "extra": 0, "unsure": 0, "splits": set()})  # fmt: skip
+        blank = {"pages": 0, "truth": 0, "right": 0, "extra": 0, "unsure": 0, "splits": set()}
+        entry = formats.setdefault(page["format"], blank)
         entry["pages"] += 1
         entry["splits"].add(page["split"])
         for key in ("truth", "right", "extra"):

@@ -287,11 +287,15 @@ def builtin_profiles() -> list[Profile]:
 
 
 def resolve_profile(spec: str) -> list[Profile]:
-    """Candidates for ``-a profile=``: ``auto`` -> every built-in, a name -> that built-in,
-    anything else -> a file path; several, separated by commas, are tried in that order."""
+    """Candidates for ``-a profile=``: ``auto`` -> every built-in (then, if none matches, a
+    profile suggested from the page), ``suggest`` -> none (always a suggested profile), a
+    name -> that built-in, anything else -> a file path; several, separated by commas, are
+    tried in that order."""
     builtins = builtin_profiles()
-    if spec == "auto":
+    if spec == "auto":  # the built-ins, then a profile suggested from the page (suggest.py)
         return builtins
+    if spec == "suggest":  # always a profile suggested from each listing's first page
+        return []
     by_name = {profile.name: profile for profile in builtins}
     candidates = []
     for part in (p.strip() for p in spec.split(",")):

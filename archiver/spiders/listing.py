@@ -32,6 +32,7 @@ from archiver.profiles import (
     Profile,
     ProfileError,
     detect_profile,
+    load_profile_file,
     resolve_profile,
 )
 from archiver.snapshots import check_snapshot_id, new_snapshot_id, snapshot_dir
@@ -119,6 +120,8 @@ class ListingSpider(scrapy.Spider):
         self.start_urls = arguments["start_urls"]
         self.candidates = arguments["candidates"]
         self.profiles = {profile.name: profile for profile in self.candidates}
+        # Profiles suggested from pages no built-in profile matches (profile=auto/suggest).
+        self.suggestions: dict[str, Any] = {}
         self.max_pages = arguments["max_pages"]
         self.snapshot_id = snapshot_id or new_snapshot_id()
         self.profile_spec = profile
@@ -171,6 +174,8 @@ class ListingSpider(scrapy.Spider):
         spider.journal = PageJournal(jobdir) if jobdir else None
         if spider.journal is not None:
             spider._open_journal(crawler.settings.get("ARCHIVER_DATA_DIR", "data"))
+            if spider.resumed:
+                spider._load_suggested()
         return spider
 
     def _open_journal(self, data_dir: str) -> None:
@@ -257,10 +262,75 @@ class ListingSpider(scrapy.Spider):
         known = state.profile or response.meta.get("profile")
         if known in self.profiles:
             return self.profiles[known]
-        profile = detect_profile(self.candidates, response.selector, response.url)
+        if self.profile_spec == "suggest":
+            return self._suggested(response, "")
+        try:
+            profile = detect_profile(self.candidates, response.selector, response.url)
+        except ProfileError as exc:
+            if self.profile_spec != "auto":
+                raise
+            return self._suggested(response, f" ({exc})")
         if self.profile_spec == "auto":
             self.logger.info("profile auto: %s matches %s", profile.name, response.url)
         return profile
+
+    def _suggested(self, response: Response, why: str) -> Profile:
+        """A profile suggested from this page (``archiver.suggest``): zero configuration. It is
+        kept with the snapshot like any profile, so the crawl can be repeated and re-read."""
+        from archiver.suggest import SuggestError, suggest
+
+        host = urlsplit(response.url).hostname or "local"
+        name = f"suggested-{host}"
+        if name in self.profiles:  # another listing of this host, in another format
+            name = f"{name}-{len(self.profiles)}"
+        try:
+            suggestion = suggest(response.text, response.url, name=name)
+        except SuggestError as exc:  # the URL is said once, by whoever reports the failure
+            raise ProfileError(str(exc).removeprefix(f"{response.url}: ") + why) from exc
+        self.profiles[name] = suggestion.profile
+        self.suggestions[name] = suggestion
+        self._keep_suggested(suggestion.profile)
+        self.crawler.stats.inc_value("archiver/profile/suggested")
+        self.logger.info(
+            "profile %s: reading %s with a profile suggested from the page: %s "
+            "(%d entries, entries = %r)%s",
+            self.profile_spec,
+            response.url,
+            name,
+            suggestion.entries,
+            suggestion.profile.entries,
+            why,
+        )
+        if suggestion.unsure:
+            self.crawler.stats.inc_value("archiver/profile/suggested_unsure")
+            self.logger.warning(
+                "the suggested profile %s may be wrong: %s. See it with: archiver profile "
+                "suggest %s",
+                name,
+                "; ".join(suggestion.unsure),
+                response.url,
+            )
+        return suggestion.profile
+
+    def _keep_suggested(self, profile: Profile) -> None:
+        """With a JOBDIR, the suggested profile is kept beside the journal: a resumed crawl
+        reads its journalled pages with the very same profile."""
+        if self.journal is None:
+            return
+        folder = self.journal.path.parent / "profiles"
+        folder.mkdir(exist_ok=True)
+        (folder / f"{profile.name}.toml").write_text(profile.text, encoding="utf-8")
+
+    def _load_suggested(self) -> None:
+        if self.journal is None:
+            return
+        for path in sorted((self.journal.path.parent / "profiles").glob("suggested-*.toml")):
+            try:
+                profile = load_profile_file(path)
+            except ProfileError as exc:
+                self.logger.warning("%s", exc)
+                continue
+            self.profiles.setdefault(profile.name, profile)
 
     def parse(
         self, response: Response, listing: str, page_no: int, offset: int
