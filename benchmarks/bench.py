@@ -140,8 +140,8 @@ def bench_workers(listings: int, pages: int, hosts: int, rounds: int) -> dict:
     with tempfile.TemporaryDirectory() as scratch:
         scratch_dir = Path(scratch)
         starts = listing_site.build(scratch_dir / "site", listings, pages)
-        server = listing_site.ManyHosts(scratch_dir / "site", hosts)
-        urls = ",".join(server.url(n) + start for n, start in enumerate(starts))
+        server = listing_site.Server(scratch_dir / "site", hosts=listing_site.loopback(hosts))
+        urls = ",".join(server.url_for(n) + start for n, start in enumerate(starts))
         base = [PYTHON, "-m", "scrapy", "crawl", "listing", "-a", f"start_urls={urls}",
                 "-a", "profile=papermod", "-s", "AUTOTHROTTLE_ENABLED=0", "-s", "LOG_LEVEL=INFO",
                 "-s", "CONCURRENT_REQUESTS=16"]  # fmt: skip

@@ -53,72 +53,35 @@ def free_port() -> int:
 
 
 class Server:
-    """``python -m http.server``-like, but threaded and quiet, in its own process."""
+    """``python -m http.server``-like, but threaded and quiet, in its own process; on one
+    host, or the same site on several (to a crawler, as many sites, each with its own
+    politeness): ``Server(root, hosts=loopback(200))``."""
 
-    def __init__(self, root: Path, host: str = "127.0.0.1") -> None:
+    def __init__(self, root: Path, host: str = "127.0.0.1", hosts: list[str] | None = None):
+        self.hosts = hosts or [host]
+        self.host = self.hosts[0]
         self.port = free_port()
-        self.host = host
         self.process = subprocess.Popen(
-            [sys.executable, __file__, "serve", str(root), host, str(self.port)],
+            [sys.executable, __file__, "serve", str(root), str(self.port), *self.hosts],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection((host, self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("benchmark server did not start")
+        for name in self.hosts:
+            while True:
+                try:
+                    socket.create_connection((name, self.port), timeout=0.2).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("benchmark server did not start") from None
+                    time.sleep(0.05)
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
-
-
-def _serve(root: str, host: str, port: int) -> None:
-    from functools import partial
-    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-
-    class Quiet(SimpleHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    ThreadingHTTPServer.daemon_threads = True
-    ThreadingHTTPServer((host, port), partial(Quiet, directory=root)).serve_forever()
-
-
-class ManyHosts:
-    """The same site on ``hosts`` loopback addresses (127.0.0.2, 127.0.0.3, ...), one port,
-    one process: to a crawler, as many hosts, each with its own politeness."""
-
-    def __init__(self, root: Path, hosts: int) -> None:
-        self.hosts = [f"127.0.0.{2 + n}" for n in range(hosts)]
-        self.port = free_port()
-        self.process = subprocess.Popen(
-            [sys.executable, __file__, "serve-many", str(root), str(hosts), str(self.port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 20
-        for host in self.hosts:
-            while True:
-                try:
-                    socket.create_connection((host, self.port), timeout=0.2).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise RuntimeError("benchmark servers did not start") from None
-                    time.sleep(0.05)
-
-    def url(self, n: int) -> str:
+    def url_for(self, n: int) -> str:
         """The site on the n-th host (wrapping around)."""
         return f"http://{self.hosts[n % len(self.hosts)]}:{self.port}"
 
@@ -127,7 +90,12 @@ class ManyHosts:
         self.process.wait(timeout=10)
 
 
-def _serve_many(root: str, hosts: int, port: int) -> None:
+def loopback(count: int) -> list[str]:
+    """``count`` loopback addresses: 127.0.0.2, 127.0.0.3, ..."""
+    return [f"127.0.0.{2 + n}" for n in range(count)]
+
+
+def _serve(root: str, port: int, hosts: list[str]) -> None:
     import threading
     from functools import partial
     from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -139,16 +107,11 @@ def _serve_many(root: str, hosts: int, port: int) -> None:
             pass
 
     ThreadingHTTPServer.daemon_threads = True
-    servers = [
-        ThreadingHTTPServer((f"127.0.0.{2 + n}", port), partial(Quiet, directory=root))
-        for n in range(hosts)
-    ]
+    servers = [ThreadingHTTPServer((h, port), partial(Quiet, directory=root)) for h in hosts]
     for server in servers[1:]:
         threading.Thread(target=server.serve_forever, daemon=True).start()
     servers[0].serve_forever()
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["serve"]:
-    _serve(sys.argv[2], sys.argv[3], int(sys.argv[4]))
-if __name__ == "__main__" and sys.argv[1:2] == ["serve-many"]:
-    _serve_many(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    _serve(sys.argv[2], int(sys.argv[3]), sys.argv[4:])
