@@ -354,6 +354,7 @@ def test_a_late_worker_joins_nothing_once_the_crawl_is_published(
 ) -> None:
     first = finish([worker(starts(many_listings, 2), tmp_path, redis_server, crawl_id)])
     assert first[0][0] == 0, first[0][2][-2000:]
+    fetched = sum(many_listings.counts.values())
     [(code, out, err)] = finish(
         [worker(starts(many_listings, 2), tmp_path, redis_server, crawl_id)]
     )
@@ -361,6 +362,9 @@ def test_a_late_worker_joins_nothing_once_the_crawl_is_published(
     assert "was already published" in err
     assert out == first[0][1]  # the same snapshot, not a second one
     assert len(list_snapshots(tmp_path)) == 1
+    assert sum(many_listings.counts.values()) == fetched  # it fetched nothing
+    client = redis.Redis.from_url(redis_server)
+    assert not client.exists(f"archiver:{crawl_id}:frontier")  # nothing seeded again
 
 
 def test_shared_crawl_refuses_jobdir(tmp_path, redis_server) -> None:

@@ -212,7 +212,7 @@ class ListingSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[ListingEntry | scrapy.Request]:
         if self.shared is not None:  # one worker seeds the shared frontier; all take from it
-            if self.shared.seed():
+            if self.shared.done() is None and self.shared.seed():
                 for request in self.start_requests_shared():
                     yield request
                 self.shared.seeded()
