@@ -20,8 +20,8 @@ def main(root: Path = Path("mutants")) -> int:
         sys.stderr.write("no mutmut results under mutants/: run `make mutate` first\n")
         return 1
     lines = [
-        "| module | mutants | killed | timeout | survived | no tests | score |",
-        "|" + " --- |" * 7,
+        "| module | mutants | not run | killed | timeout | survived | no tests | score |",
+        "|" + " --- |" * 8,
     ]
     survivors: list[str] = []
     totals: Counter[str] = Counter()
@@ -36,23 +36,25 @@ def main(root: Path = Path("mutants")) -> int:
             if c == 0
             else "no tests"
             if c in (5, 33)
+            else "not run"
+            if c is None
             else "other"
             for c in codes.values()
         )
         survivors += [name for name, code in codes.items() if code == 0]
         totals.update(counts | {"mutants": len(codes)})
         module = meta.relative_to(root).as_posix().removesuffix(".meta")
-        checked = len(codes) - counts["other"]
+        checked = len(codes) - counts["other"] - counts["not run"]
         score = (counts["killed"] + counts["timeout"]) / checked if checked else 0
         lines.append(
-            f"| {module} | {len(codes)} | {counts['killed']} | {counts['timeout']} | "
-            f"{counts['survived']} | {counts['no tests']} | {score:.1%} |"
+            f"| {module} | {len(codes)} | {counts['not run']} | {counts['killed']} | "
+            f"{counts['timeout']} | {counts['survived']} | {counts['no tests']} | {score:.1%} |"
         )
-    checked = totals["mutants"] - totals["other"]
+    checked = totals["mutants"] - totals["other"] - totals["not run"]
     score = (totals["killed"] + totals["timeout"]) / checked if checked else 0
     lines.append(
-        f"| **all** | {totals['mutants']} | {totals['killed']} | {totals['timeout']} | "
-        f"{totals['survived']} | {totals['no tests']} | **{score:.1%}** |"
+        f"| **all** | {totals['mutants']} | {totals['not run']} | {totals['killed']} | "
+        f"{totals['timeout']} | {totals['survived']} | {totals['no tests']} | **{score:.1%}** |"
     )
     sys.stdout.write("\n".join(lines) + "\n\nSurvivors:\n\n")
     sys.stdout.write("".join(f"- `{name}`\n" for name in sorted(survivors)))
