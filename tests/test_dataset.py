@@ -186,3 +186,109 @@ def test_a_damaged_snapshot_is_named_or_skipped(three_days, damage) -> None:
 def test_readings_must_be_latest_or_all(three_days) -> None:
     with pytest.raises(ArchiverError, match="readings='every'"):
         archiver.load(three_days, readings="every")
+
+
+# --- The API's edges: defaults, empty archives, old manifests, boundaries ----------------------
+
+
+def test_every_call_reads_data_in_the_working_directory_by_default(three_days, monkeypatch) -> None:
+    """As the README shows: ``archiver.history()`` with no argument, run beside ``data/``."""
+    (three_days / "snapshots").rename(three_days / "elsewhere")
+    (three_days / "data").mkdir()
+    (three_days / "elsewhere").rename(three_days / "data" / "snapshots")
+    monkeypatch.chdir(three_days)
+    pd.testing.assert_frame_equal(archiver.history(), archiver.history("data"))
+    pd.testing.assert_frame_equal(archiver.published(), archiver.published("data"))
+    assert diff() == diff("data") and len(archiver.history()) == 6
+
+
+def test_an_empty_archive_gives_empty_frames_with_their_columns(tmp_path) -> None:
+    assert list(archiver.history(tmp_path).columns) == [
+        "entry_id", "snapshot_id", "source", "title", "views", "position", "present",
+    ]  # fmt: skip
+    assert list(archiver.published(tmp_path).columns) == [
+        "entry_id", "title", "published_earliest", "published_latest", "observations",
+        "contradictions",
+    ]  # fmt: skip
+
+
+def test_history_without_a_complete_snapshot_claims_no_absence(tmp_path) -> None:
+    publish(tmp_path, "d0", [entry("d0", "A", 1), entry("d0", "B", 2)], status="partial")
+    publish(tmp_path, "d1", [entry("d1", "A", 1)], status="partial")
+    frame = archiver.history(tmp_path)
+    assert frame["present"].all() and len(frame) == 3
+
+
+def test_a_vanished_entry_is_shown_under_its_latest_title(tmp_path) -> None:
+    url = "https://blog.example/post/"
+    publish(tmp_path, "d0", [entry("d0", "First title", 1, url=url)])
+    publish(tmp_path, "d1", [entry("d1", "Second title", 1, url=url)])
+    publish(tmp_path, "d2", [entry("d2", "Other", 1)])
+    frame = archiver.history(tmp_path)
+    gone = frame.loc[~frame["present"]]
+    assert gone[["snapshot_id", "title"]].values.tolist() == [["d2", "Second title"]]
+    assert gone["views"].isna().all() and gone["position"].isna().all()
+
+
+def test_history_reads_manifests_written_before_start_urls(tmp_path) -> None:
+    """Older snapshots named only their sources; absence is then judged per source."""
+    for snapshot_id, titles in (("d0", ["A", "B"]), ("d1", ["A"])):
+        path = publish(tmp_path, snapshot_id, [entry(snapshot_id, t, n) for n, t in
+                                                enumerate(titles, 1)])  # fmt: skip
+        manifest_path = path / "_meta" / "manifest.json"
+        manifest = json.loads(manifest_path.read_text())
+        del manifest["start_urls"]
+        manifest_path.write_text(json.dumps(manifest))
+    frame = archiver.history(tmp_path)
+    assert frame.loc[~frame["present"], ["snapshot_id", "title"]].values.tolist() == [["d1", "B"]]
+
+
+def test_intervals_that_touch_agree(tmp_path) -> None:
+    """[a, b] and [b, c] share the instant b: narrowed to it, not called a contradiction."""
+    a, b, c = day(-3), day(-2), day(-1)
+    publish(tmp_path, "d0", [entry("d0", "A", 1, published_earliest=a, published_latest=b)])
+    publish(tmp_path, "d1", [entry("d1", "A", 1, published_earliest=b, published_latest=c)])
+    row = archiver.published(tmp_path).iloc[0]
+    assert row["contradictions"] == 0 and row["observations"] == 2
+    assert row["published_earliest"] == row["published_latest"] == pd.Timestamp(b)
+
+
+def test_diff_by_default_compares_the_last_two_in_order(tmp_path) -> None:
+    publish(tmp_path, "d0", [entry("d0", "A", 1)])
+    with pytest.raises(ArchiverError, match=rf"^diff needs two snapshots; {tmp_path} has 1$"):
+        diff(tmp_path)
+    publish(tmp_path, "d1", [entry("d1", "A", 1), entry("d1", "B", 2)])
+    publish(tmp_path, "d2", [entry("d2", "B", 1), entry("d2", "C", 2)])
+    result = diff(tmp_path)
+    assert (result["from"], result["to"]) == ("d1", "d2")
+    assert [e["title"] for e in result["new"]] == ["C"]
+    assert [e["title"] for e in result["vanished"]] == ["A"]
+    with pytest.raises(ArchiverError, match=r"^diff takes two snapshot ids, or none for the last"):
+        diff(tmp_path, b="d2")
+
+
+def test_the_previous_snapshot_is_of_the_same_listing(tmp_path) -> None:
+    x, y = "https://agg.example/x", "https://agg.example/y"
+    publish(tmp_path, "d0", [entry("d0", "A", 1, listing_url=x)], start_urls=[x])
+    publish(tmp_path, "d1", [entry("d1", "Q", 1, listing_url=y)], start_urls=[y])
+    publish(tmp_path, "d2", [entry("d2", "B", 1, listing_url=x)], start_urls=[x])
+    assert archiver.dataset.previous_of_listing(tmp_path, "d2") == "d0"
+    assert archiver.dataset.previous_of_listing(tmp_path, "d1") is None
+    assert archiver.dataset.previous_of_listing(tmp_path, "d0") is None
+    with pytest.raises(ArchiverError, match=rf"^snapshot 'nope' not found under {tmp_path}$"):
+        archiver.dataset.previous_of_listing(tmp_path, "nope")
+    changes = archiver.dataset.changes_since_previous(tmp_path, "d2")
+    assert (changes["from"], changes["to"]) == ("d0", "d2")
+    assert archiver.dataset.changes_since_previous(tmp_path, "d0") is None
+
+
+def test_changes_are_judged_over_the_listings_both_crawled(tmp_path) -> None:
+    """Yesterday crawled x and y, today only x: y's entries did not vanish."""
+    x, y = "https://agg.example/x", "https://agg.example/y"
+    publish(tmp_path, "d0", [
+        entry("d0", "A", 1, listing_url=x), entry("d0", "Q", 1, listing_url=y),
+    ], start_urls=[x, y])  # fmt: skip
+    publish(tmp_path, "d1", [entry("d1", "B", 1, listing_url=x)], start_urls=[x])
+    changes = archiver.dataset.changes_since_previous(tmp_path, "d1")
+    assert [e["title"] for e in changes["vanished"]] == ["A"]
+    assert [e["title"] for e in changes["new"]] == ["B"]

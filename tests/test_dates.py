@@ -165,3 +165,47 @@ DATE = b"Sun, 26 Oct 2025 12:00:00 GMT"
 )
 def test_a_time_the_page_states_wins_over_the_date_header(stated, expected) -> None:
     assert page_time(DATE, T, stated) == expected
+
+
+US = timedelta(microseconds=1)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Every printed part counts: minutes and seconds, the zone's sign and size.
+        ("2025-05-01T10:30:15Z", (utc(2025, 5, 1, 10, 30, 15), utc(2025, 5, 1, 10, 30, 16) - US)),
+        ("2025-05-01T10:30:15-05:00", (utc(2025, 5, 1, 15, 30, 15), utc(2025, 5, 1, 15, 30, 16) - US)),
+        ("2025-05-01T10:30+0530", (utc(2025, 5, 1, 5), utc(2025, 5, 1, 5, 1) - US)),
+        # A time without a zone could be in any zone, UTC-12 .. UTC+14, to the printed minute.
+        ("2025-05-01 10:30", (utc(2025, 4, 30, 20, 30), utc(2025, 5, 1, 22, 31) - US)),
+        ("Posted 2025-05-01T10:30:15", (utc(2025, 4, 30, 20, 30, 15), utc(2025, 5, 1, 22, 30, 16) - US)),
+        # Numeric dates read month first unless told otherwise.
+        ("05/01/2025", MAY_1),
+    ],
+)  # fmt: skip
+def test_parse_date_reads_times_to_the_printed_precision(text: str, expected) -> None:
+    assert parse_date(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("2025-02-30T10:00Z", "2025-02-30T10:00Z"),
+        ("2025-05-01T25:00Z", "2025-05-01T25:00Z"),
+        ("February 30, 2025", "2025-02-30"),
+        ("2025-13-01", "2025-13-01"),
+    ],
+)
+def test_an_impossible_date_is_rejected_naming_what_was_printed(text: str, value: str) -> None:
+    """The rejection's value goes into the one-line warning: it must show the date as read."""
+    with pytest.raises(Rejected) as caught:
+        parse_date(text)
+    assert (caught.value.reason, caught.value.value) == ("invalid_date", value)
+
+
+def test_minus_months_reaches_year_one_and_no_further() -> None:
+    assert minus_months(utc(2, 1, 15), 12) == utc(1, 1, 15)
+    with pytest.raises(Rejected) as caught:
+        minus_months(utc(1, 1, 15), 1)
+    assert (caught.value.reason, caught.value.value) == ("out_of_range", 1)

@@ -10,7 +10,7 @@ import pytest
 from scrapy.utils.test import get_crawler
 
 from archiver.errors import ArchiverError
-from archiver.journal import JOURNAL_FILE, PageJournal
+from archiver.journal import JOURNAL_FILE, JournalScheduler, PageJournal
 from archiver.spiders.listing import ListingSpider
 from tests.conftest import DEMO
 
@@ -118,3 +118,83 @@ def test_replayed_pages_keep_their_recorded_times(tmp_path) -> None:
 
 async def collect(iterator):
     return [item async for item in iterator]
+
+
+def test_a_journal_of_another_format_is_refused_not_misread(tmp_path) -> None:
+    """A JOBDIR left by another version is never replayed by guesswork."""
+    (tmp_path / JOURNAL_FILE).write_text(
+        json.dumps({"type": "start", "format": 2, "snapshot_id": "s1"}) + "\n"
+    )
+    with pytest.raises(ArchiverError, match=rf"JOBDIR {tmp_path}: the journal is in format 2"):
+        PageJournal(tmp_path)
+    # It is left as it was, and the JOBDIR is not held.
+    assert json.loads((tmp_path / JOURNAL_FILE).read_text())["format"] == 2
+    journal = tmp_path / JOURNAL_FILE
+    journal.write_text(json.dumps({"type": "start", "snapshot_id": "s1"}) + "\n")
+    with pytest.raises(ArchiverError, match="format None"):
+        PageJournal(tmp_path)
+
+
+def test_a_written_journal_names_its_format(tmp_path) -> None:
+    journal = PageJournal(tmp_path)
+    journal.start("s1", ["https://a.example/"], "demo")
+    journal.close()
+    [header] = [json.loads(line) for line in (tmp_path / JOURNAL_FILE).read_text().splitlines()]
+    assert header == {
+        "type": "start", "format": 1, "snapshot_id": "s1",
+        "start_urls": ["https://a.example/"], "profile": "demo",
+    }  # fmt: skip
+
+
+def test_a_garbled_line_ends_the_journal_there(tmp_path, caplog) -> None:
+    """A whole line that is not JSON (a disk error) is cut off with everything after it."""
+    journal = PageJournal(tmp_path)
+    journal.start("s1", [], "auto")
+    journal.record_page({"url": "https://a.example/1", "entries": []})
+    journal.close()
+    with (tmp_path / JOURNAL_FILE).open("ab") as handle:
+        handle.write(b"\x00\x00garbled\n")
+        handle.write(b'{"type": "page", "url": "https://a.example/2", "entries": []}\n')
+    with caplog.at_level("WARNING", logger="archiver.journal"):
+        again = PageJournal(tmp_path)
+    assert [page["url"] for page in again.pages] == ["https://a.example/1"]
+    assert f"journal {tmp_path / JOURNAL_FILE}: dropping a torn last record" in caplog.text
+    again.close()
+    assert len((tmp_path / JOURNAL_FILE).read_text().splitlines()) == 2
+
+
+def test_recorded_pages_are_kept_in_memory_as_on_disk(tmp_path) -> None:
+    journal = PageJournal(tmp_path)
+    journal.start("s1", [], "auto")
+    journal.record_page({"url": "https://a.example/1", "entries": []})
+    assert journal.pages == [{"url": "https://a.example/1", "entries": []}]
+    journal.close()
+
+
+def test_a_nested_jobdir_is_created(tmp_path) -> None:
+    PageJournal(tmp_path / "jobs" / "blogs" / "daily").close()
+    assert (tmp_path / "jobs" / "blogs" / "daily" / JOURNAL_FILE).exists()
+
+
+def test_a_jobdir_that_cannot_hold_a_journal_is_named(tmp_path) -> None:
+    (tmp_path / "job").write_text("a file, not a directory")
+    with pytest.raises(ArchiverError, match=rf"^JOBDIR {tmp_path / 'job'}: cannot open"):
+        PageJournal(tmp_path / "job")
+
+
+def test_finish_tolerates_a_journal_already_removed(tmp_path) -> None:
+    journal = PageJournal(tmp_path)
+    journal.start("s1", [], "auto")
+    (tmp_path / JOURNAL_FILE).unlink()
+    journal.finish()  # publishing must not fail over a journal someone tidied away
+    assert not (tmp_path / JOURNAL_FILE).exists()
+
+
+def test_the_in_memory_scheduler_keeps_scrapys_debug_settings() -> None:
+    crawler = get_crawler(ListingSpider, {"DUPEFILTER_DEBUG": True, "SCHEDULER_DEBUG": True})
+    scheduler = JournalScheduler.from_crawler(crawler)
+    assert scheduler.df.debug is True and scheduler.logunser is True
+    assert scheduler.df.fingerprinter is crawler.request_fingerprinter
+    assert scheduler.dqdir is None  # nothing of Scrapy's on disk, whatever JOBDIR says
+    quiet = JournalScheduler.from_crawler(get_crawler(ListingSpider))
+    assert quiet.df.debug is False and quiet.logunser is False

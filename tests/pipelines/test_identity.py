@@ -61,3 +61,22 @@ def test_an_id_is_the_start_of_the_sha256_of_the_canonical_key() -> None:
 def test_a_url_w3lib_cannot_read_falls_back_to_source_and_title(url: str) -> None:
     assert canonical_post_key(url) is None
     assert make_entry_id(url, "Blog", "A post") == make_entry_id(None, "Blog", "A post")
+
+
+@pytest.mark.parametrize(
+    ("url", "key"),
+    [
+        # URLs that take the general path (a query, an escape, a fragment with a query).
+        ("https://blog.example/p?id=7#comments", "blog.example/p?id=7"),
+        ("https://www.blog.example/a%20b/?x=1", "blog.example/a%20b?x=1"),
+        ("https://blog.example/EX/?a=1", "blog.example/EX?a=1"),
+        ("https://blog.example/?a=1", "blog.example/?a=1"),
+        # Not a post URL of the web: no key, so the id falls back to source and title.
+        ("ftp://blog.example/p?x=1", None),
+        ("mailto:someone@blog.example?subject=x", None),
+        ("https:///p?x=1", None),
+        ("https://blog.example:80x/p", None),
+    ],
+)
+def test_general_urls_have_one_key(url: str, key: str | None) -> None:
+    assert canonical_post_key(url) == key

@@ -65,6 +65,8 @@ def test_unparseable_fields_stay_null_and_are_counted(crawler, capture_time, cap
     assert item.published_earliest is None and item.published_latest is None
     assert item.views is None
     assert item.views_text == "lots of views"  # what was printed is kept
+    # `archiver profile check` shows these reasons beside each field.
+    assert item.rejected == {"age_text": "future", "views_text": "unparsed"}
     stats = crawler.stats.get_stats()
     assert stats["archiver/age/age_text/future"] == 1
     assert stats["archiver/views/views_text/unparsed"] == 1
