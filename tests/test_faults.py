@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
+import re
 import resource
 import subprocess
 import time
@@ -202,11 +203,14 @@ def test_robots_txt_5xx_means_disallow(site, tmp_path, status: int) -> None:
 
 
 @pytest.mark.parametrize(
-    "robots",
-    [Reply(429, b"slow down"), Reply(reset=True)],
+    ("robots", "why"),
+    [
+        (Reply(429, b"slow down"), "answered HTTP 429"),
+        (Reply(reset=True), r"could not be fetched \(\w+Error\)"),  # Twisted's or Scrapy's
+    ],
     ids=["429", "unreachable"],
 )
-def test_robots_txt_429_or_unreachable_means_disallow(site, tmp_path, robots: Reply) -> None:
+def test_robots_txt_429_or_unreachable_means_disallow(site, tmp_path, robots, why) -> None:
     s = site(two_pages(robots=robots))
     result, snapshot = crawl_site(s, tmp_path, "-s", "ARCHIVER_BACKOFF_BASE=0.05")
     assert result.returncode == 1, result.stderr[-2000:]
@@ -214,6 +218,10 @@ def test_robots_txt_429_or_unreachable_means_disallow(site, tmp_path, robots: Re
     assert s.requests_for("/") == 0 and s.requests_for("/page2.html") == 0
     assert snapshot.manifest["stats"]["archiver/robots/site/disallowed_unreachable"] == 1
     assert "Forbidden by robots.txt" in snapshot.manifest["pages_failed"][0]["reason"]
+    netloc = s.url.split("/")[2]
+    assert re.search(
+        rf"robots.txt of {netloc} {why}: treating the site as disallowed\n", result.stderr
+    )
 
 
 def test_robots_txt_404_means_allowed(site, tmp_path) -> None:

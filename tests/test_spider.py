@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -173,3 +174,46 @@ def test_start_urls_argument() -> None:
 def test_bad_arguments_name_the_argument(arguments: dict, message: str) -> None:
     with pytest.raises(ArchiverError, match=message):
         ListingSpider.check_arguments(**arguments)
+
+
+def test_errors_are_listed_once_per_page_under_their_own_listing(caplog) -> None:
+    """What the manifest and the log say about a broken page: its listing, the error's kind
+    and first line, once per page however many of its entries failed."""
+    from twisted.python.failure import Failure
+
+    x, y = "https://agg.example/x", "https://agg.example/y"
+    crawler = get_crawler(ListingSpider)
+    crawler.stats.open_spider()
+    spider = ListingSpider.from_crawler(crawler, start_urls=f"{x},{y}")
+    page = f"{y}?page=2"
+    caplog.set_level("ERROR")
+    spider.page_error(page, y, ValueError("XPath error: Invalid type\nat line 2"))
+    now = datetime.now(UTC)
+    entry = ListingEntry(snapshot_id="s", source="S", title="T", page_url=page, position=4,
+                         fetched_at=now, page_time=now, listing_url=y)  # fmt: skip
+    spider.item_failed(entry, None, Failure(RuntimeError("injected")))
+    # Nothing to go by but the response: the page still gets listed, under the first listing.
+    spider.item_failed(object(), HtmlResponse(f"{x}?page=3", body=b""), Failure(KeyError()))
+
+    assert spider.listings[y].failed == [
+        {
+            "url": page,
+            "reason": "error while reading the page: ValueError: XPath error: Invalid type",
+        }
+    ]
+    assert spider.listings[x].failed == [
+        {"url": f"{x}?page=3", "reason": "entry ? could not be archived: KeyError"}
+    ]
+    stats = crawler.stats.get_stats()
+    assert {k: v for k, v in stats.items() if k.startswith("archiver/pages/")} == {
+        "archiver/pages/error/ValueError": 1,
+        "archiver/pages/error/RuntimeError": 1,
+        "archiver/pages/error/KeyError": 1,
+        "archiver/pages/failed": 2,
+        "archiver/pages/more_errors": 1,
+    }
+    assert caplog.messages == [
+        f"{page}: error while reading the page: ValueError: XPath error: Invalid type",
+        f"{page}: entry 4 could not be archived: RuntimeError: injected",
+        f"{x}?page=3: entry ? could not be archived: KeyError",
+    ]
