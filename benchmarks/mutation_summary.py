@@ -1,11 +1,20 @@
 """Summarise the last ``mutmut run`` (``make mutate``): score per module and every survivor.
 
 Reads mutmut's own result files under ``mutants/``; prints Markdown for benchmarks/MUTATION.md.
+
+A whole run takes hours on two cores (a mutant of the spider meets a hundred crawl tests), so
+``--sample N`` prints, instead, the names of a run that fits in less: every mutant that
+survived or found no test, and a random N of each module's mutants not yet run (seeded, so the
+same results give the same names)::
+
+    mutmut run $(python benchmarks/mutation_summary.py --sample 15)
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import random
 import sys
 from collections import Counter
 from pathlib import Path
@@ -14,11 +23,28 @@ KILLED = {1, 3, 37}  # mutmut: tests failed, pytest internal error, caught by ty
 TIMEOUT = {24, 36, 152, 255, -24}
 
 
+def sample(metas: list[Path], n: int, seed: int = 0) -> list[str]:
+    chosen: list[str] = []
+    pick = random.Random(seed)
+    for meta in metas:
+        codes = json.loads(meta.read_text())["exit_code_by_key"]
+        chosen += [name for name, code in codes.items() if code in (0, 5, 33)]
+        not_run = sorted(name for name, code in codes.items() if code is None)
+        chosen += pick.sample(not_run, min(n, len(not_run)))
+    return chosen
+
+
 def main(root: Path = Path("mutants")) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sample", type=int, metavar="N", help="print mutant names to run")
+    args = parser.parse_args()
     metas = sorted(root.glob("archiver/**/*.py.meta"))
     if not metas:
         sys.stderr.write("no mutmut results under mutants/: run `make mutate` first\n")
         return 1
+    if args.sample is not None:
+        sys.stdout.write("\n".join(sample(metas, args.sample)) + "\n")
+        return 0
     lines = [
         "| module | mutants | not run | killed | timeout | survived | no tests | score |",
         "|" + " --- |" * 8,

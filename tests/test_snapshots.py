@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -133,3 +134,12 @@ def test_a_schema_that_differs_from_the_manifest_is_reported(tmp_path) -> None:
     manifest_path.write_text(json.dumps(manifest))
     problems = verify_snapshot(list_snapshots(tmp_path)[0])
     assert problems == ["snapshot s1: entries.parquet schema differs from the manifest"]
+
+
+def test_discarding_a_staging_folder_someone_removed_is_quiet(tmp_path) -> None:
+    """A crawl that ends with nothing to publish discards its staging folder; if an operator
+    (or prune) removed it first, ending the crawl must not fail over it."""
+    staged = StagedSnapshot(tmp_path, "s1")
+    shutil.rmtree(staged.path)
+    staged.discard()
+    assert not staged.path.exists() and staged.lock_fd is None

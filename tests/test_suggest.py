@@ -246,3 +246,39 @@ def test_profile_suggest_on_a_page_without_a_listing_says_so(tmp_path) -> None:
     made = cli("profile", "suggest", str(SUGGEST / "about.html"))
     assert made.returncode == 2
     assert made.stderr.count("\n") == 1 and "no listing found" in made.stderr
+
+
+def test_a_resumed_crawl_reads_with_the_profile_it_was_suggested(tmp_path) -> None:
+    """With a JOBDIR the suggestion is kept beside the journal, so a crawl resumed after a
+    kill reads its journalled pages with the very same profile, not a new guess."""
+    from scrapy.http import HtmlResponse
+    from scrapy.utils.test import get_crawler
+
+    from archiver.spiders.listing import ListingSpider
+
+    def spider():
+        settings = {"JOBDIR": str(tmp_path / "job"), "ARCHIVER_DATA_DIR": str(tmp_path / "d")}
+        crawler = get_crawler(ListingSpider, settings)
+        crawler.stats.open_spider()
+        return ListingSpider.from_crawler(
+            crawler, start_urls="https://blog.example/", profile="suggest"
+        )
+
+    first = spider()
+    blog = (SUGGEST / "blog.html").read_bytes()
+    forum = (SUGGEST / "forum.html").read_bytes()
+    profile = first._suggested(HtmlResponse("https://blog.example/", body=blog), "")
+    other = first._suggested(HtmlResponse("https://blog.example/f", body=forum), "")
+    local = first._suggested(HtmlResponse("file:///tmp/saved.html", body=blog), "")
+    assert (profile.name, other.name, local.name) == (
+        "suggested-blog.example", "suggested-blog.example-1", "suggested-local",
+    )  # fmt: skip
+    kept = tmp_path / "job" / "profiles" / "suggested-blog.example.toml"
+    assert kept.read_text("utf-8") == profile.text
+    first.journal.close()
+
+    resumed = spider()
+    assert {name: p.text for name, p in resumed.profiles.items() if "suggested" in name} == {
+        p.name: p.text for p in (profile, other, local)
+    }
+    resumed.journal.close()
