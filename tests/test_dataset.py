@@ -292,3 +292,17 @@ def test_changes_are_judged_over_the_listings_both_crawled(tmp_path) -> None:
     changes = archiver.dataset.changes_since_previous(tmp_path, "d1")
     assert [e["title"] for e in changes["vanished"]] == ["A"]
     assert [e["title"] for e in changes["new"]] == ["B"]
+
+
+def test_a_snapshot_with_fewer_rows_than_its_manifest_says_is_damaged(three_days) -> None:
+    manifest_path = three_days / "snapshots" / "snapshot_id=d1" / "_meta" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["rows"] = 3
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(ArchiverError, match=r"^snapshot d1 is damaged \(2 rows where the manifest"):
+        archiver.load(three_days)
+
+
+def test_read_table_takes_the_latest_readings_by_default(three_days) -> None:
+    table = archiver.dataset.read_table(three_days)
+    assert table.num_rows == 5 and table.equals(archiver.dataset.read_table(three_days, None))

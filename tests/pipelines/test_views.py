@@ -49,4 +49,5 @@ def test_counts(text: str, expected: int) -> None:
 def test_rejections(text: str, reason: str) -> None:
     with pytest.raises(Rejected) as caught:
         parse_count(text)
-    assert caught.value.reason == reason
+    # Both go into the one-line log: why, and the text exactly as printed.
+    assert (caught.value.reason, caught.value.value) == (reason, text)
