@@ -81,6 +81,7 @@ def test_absence_is_judged_per_listing(tmp_path) -> None:
 
 
 def test_published_narrows_across_observations(three_days) -> None:
+    assert archiver.published(three_days)["entry_id"].is_monotonic_increasing  # stable order
     frame = archiver.published(three_days).set_index("title")
     a = frame.loc["A"]
     assert a["observations"] == 2 and a["contradictions"] == 0
@@ -241,6 +242,8 @@ def test_history_reads_manifests_written_before_start_urls(tmp_path) -> None:
         manifest_path.write_text(json.dumps(manifest))
     frame = archiver.history(tmp_path)
     assert frame.loc[~frame["present"], ["snapshot_id", "title"]].values.tolist() == [["d1", "B"]]
+    # The report's "changes since the previous snapshot" has no listing to go by: none.
+    assert archiver.dataset.previous_of_listing(tmp_path, "d1") is None
 
 
 def test_intervals_that_touch_agree(tmp_path) -> None:

@@ -227,6 +227,18 @@ def test_robots_txt_429_or_unreachable_means_disallow(site, tmp_path, robots, wh
     )
 
 
+def test_every_page_waiting_for_a_refused_robots_txt_is_released(site, tmp_path) -> None:
+    """Two listings on one host wait for the same robots.txt: when it is refused, both are
+    listed as failed and the crawl ends (a waiter left behind would hang it for good)."""
+    s = site(two_pages(robots=Reply(429, b"slow down")))
+    starts = f"start_urls={s.url},{s.url}page2.html"
+    result = run_crawl("-a", starts, *RETRY, data_dir=tmp_path, timeout=60)
+    assert result.returncode == 1, result.stderr[-2000:]
+    [snapshot] = list_snapshots(tmp_path)
+    reasons = [f["reason"] for f in snapshot.manifest["pages_failed"]]
+    assert len(reasons) == 2 and all("Forbidden by robots.txt" in r for r in reasons)
+
+
 def test_robots_txt_404_means_allowed(site, tmp_path) -> None:
     s = site(two_pages(robots=Reply(404, b"none")))
     result, snapshot = crawl_site(s, tmp_path)
