@@ -91,17 +91,17 @@ class PageJournal:
             self._handle.close()
             raise ArchiverError(f"JOBDIR {jobdir}: in use by another running crawl") from exc
         records, good = read_records(self.path)
-        if good != self.path.stat().st_size:
-            logger.warning("journal %s: dropping a torn last record", self.path)
-            self._handle.truncate(good)
         header = records[0] if records and records[0].get("type") == "start" else None
-        if header and header.get("format") != JOURNAL_FORMAT:
+        if header and header.get("format") != JOURNAL_FORMAT:  # left exactly as it is
             self._handle.close()
             raise ArchiverError(
                 f"JOBDIR {jobdir}: the journal is in format {header.get('format')!r}, this "
                 f"archiver reads format {JOURNAL_FORMAT}; finish that crawl with the version "
                 "that began it, or use a new JOBDIR"
             )
+        if good != self.path.stat().st_size:
+            logger.warning("journal %s: dropping a torn last record", self.path)
+            self._handle.truncate(good)
         self.header: dict[str, Any] | None = header
         self.pages: list[dict[str, Any]] = [
             {k: v for k, v in r.items() if k != "type"} for r in records if r.get("type") == "page"

@@ -122,13 +122,12 @@ async def collect(iterator):
 
 def test_a_journal_of_another_format_is_refused_not_misread(tmp_path) -> None:
     """A JOBDIR left by another version is never replayed by guesswork."""
-    (tmp_path / JOURNAL_FILE).write_text(
-        json.dumps({"type": "start", "format": 2, "snapshot_id": "s1"}) + "\n"
-    )
+    written = json.dumps({"type": "start", "format": 2, "snapshot_id": "s1"}) + '\n{"type": "pa'
+    (tmp_path / JOURNAL_FILE).write_text(written)
     with pytest.raises(ArchiverError, match=rf"JOBDIR {tmp_path}: the journal is in format 2"):
         PageJournal(tmp_path)
-    # It is left as it was, and the JOBDIR is not held.
-    assert json.loads((tmp_path / JOURNAL_FILE).read_text())["format"] == 2
+    # It is left exactly as it was, even its torn tail, and the JOBDIR is not held.
+    assert (tmp_path / JOURNAL_FILE).read_text() == written
     journal = tmp_path / JOURNAL_FILE
     journal.write_text(json.dumps({"type": "start", "snapshot_id": "s1"}) + "\n")
     with pytest.raises(ArchiverError, match="format None"):
