@@ -110,10 +110,11 @@ def bench_crawl(listings: int, pages: int, rounds: int) -> dict:
             server.stop()
         warc = sum(p.stat().st_size for p in scratch_dir.glob("warc*/snapshots/*/_warc/*.gz"))
         rows = sum(1 for _ in (scratch_dir / "bare0.jsonl").open())
-    median = {name: {key: statistics.median(r[key] for r in runs) for key in ("seconds", "cpu", "rss")}
+    keys = ("seconds", "cpu", "rss")
+    median = {name: {key: statistics.median(r[key] for r in runs) for key in keys}
               for name, runs in results.items()}  # fmt: skip
-    return {"pages": listings * pages, "rows": rows, "median": median,
-            "runs": {name: [round(r["seconds"], 2) for r in runs] for name, runs in results.items()},
+    seconds = {name: [round(r["seconds"], 2) for r in runs] for name, runs in results.items()}
+    return {"pages": listings * pages, "rows": rows, "median": median, "runs": seconds,
             "warc_bytes_per_page": warc / rounds / (listings * pages)}  # fmt: skip
 
 
@@ -297,11 +298,13 @@ def bench_extract(rounds: int = 300) -> dict:
             title = " ".join(entry.xpath(".//header[contains(@class,'entry-header')]//h2/text()"))
             if not title.strip():
                 continue
+            summary = entry.xpath(".//*[contains(@class,'entry-content')]//p//text()")
+            footer = entry.xpath(".//footer[contains(@class,'entry-footer')]//text()")
             out.append({
                 "title": title.strip(),
                 "url": (entry.xpath(".//a[contains(@class,'entry-link')]/@href") or [None])[0],
-                "summary": " ".join(" ".join(entry.xpath(".//*[contains(@class,'entry-content')]//p//text()")).split()),
-                "age": " ".join(entry.xpath(".//footer[contains(@class,'entry-footer')]//text()")).split("·")[0].strip(),
+                "summary": " ".join(" ".join(summary).split()),
+                "age": " ".join(footer).split("·")[0].strip(),
             })  # fmt: skip
         return out
 
