@@ -72,7 +72,7 @@ def snapshot_time(info: SnapshotInfo) -> datetime:
         with contextlib.suppress(ValueError):
             return datetime.fromisoformat(started).astimezone(UTC)
     with contextlib.suppress(ValueError):
-        return datetime.strptime(root_id(info.snapshot_id)[:16], "%Y%m%dT%H%M%SZ").replace(
+        return datetime.strptime(root_id(info.snapshot_id)[:15], "%Y%m%dT%H%M%S").replace(
             tzinfo=UTC
         )
     return datetime.min.replace(tzinfo=UTC)

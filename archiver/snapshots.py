@@ -3,7 +3,7 @@
 Layout under ``<ARCHIVER_DATA_DIR>``::
 
     snapshots/
-      snapshot_id=20261127T165155Z-3fa2c1/     <- hive partition: pyarrow, DuckDB, polars, Spark
+      snapshot_id=20261127T165155042Z-3fa2c1/    <- hive partition: pyarrow, DuckDB, polars, Spark
         entries.parquet
         _meta/manifest.json                     <- "_" folders are skipped by Parquet readers
         _meta/entries.jsonl
@@ -66,9 +66,11 @@ def project_data_dir() -> Path:
 
 
 def new_snapshot_id(now: datetime | None = None) -> str:
-    """``20261127T165155Z-3fa2c1``: sorts in time order; the suffix keeps parallel crawls apart."""
+    """``20261127T165155042Z-3fa2c1``: sorts in time order, to the millisecond, so two crawls
+    started within one second still sort as they ran (ids made before 2026-11-28 stop at the
+    second: ``20261127T165155Z-3fa2c1``); the suffix keeps parallel crawls apart."""
     moment = (now or datetime.now(UTC)).astimezone(UTC)
-    return f"{moment:%Y%m%dT%H%M%S}Z-{secrets.token_hex(3)}"
+    return f"{moment:%Y%m%dT%H%M%S}{moment.microsecond // 1000:03d}Z-{secrets.token_hex(3)}"
 
 
 def check_snapshot_id(snapshot_id: str) -> str:

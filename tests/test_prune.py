@@ -15,7 +15,7 @@ import pytest
 import archiver
 from archiver import prune
 from archiver.errors import ArchiverError
-from archiver.snapshots import RESUME_FILE, StagedSnapshot, list_snapshots
+from archiver.snapshots import RESUME_FILE, SnapshotInfo, StagedSnapshot, list_snapshots
 from tests.factories import entry, publish
 
 MONDAY = datetime(2026, 11, 2, 3, 15, tzinfo=UTC)  # an ISO week starts on Monday
@@ -38,6 +38,23 @@ def daily(data_dir: Path, days: int, start_urls=SITE_A, per_day: int = 1, prefix
 def kept(data_dir: Path, **policy) -> list[str]:
     planned = prune.plan(data_dir, **policy)
     return [s.snapshot_id for c in planned.captures if c.keep for s in c.snapshots]
+
+
+@pytest.mark.parametrize(
+    ("snapshot_id", "expected"),
+    [
+        ("20261102T031500042Z-ab12cd", datetime(2026, 11, 2, 3, 15, tzinfo=UTC)),
+        ("20261102T031500Z-ab12cd", datetime(2026, 11, 2, 3, 15, tzinfo=UTC)),  # before ms ids
+        (
+            "20261102T031500042Z-ab12cd.20261103T000000000Z-ef",
+            datetime(2026, 11, 2, 3, 15, tzinfo=UTC),
+        ),
+        ("hand-named", datetime.min.replace(tzinfo=UTC)),
+    ],
+)
+def test_a_snapshot_without_a_start_time_is_placed_by_its_id(snapshot_id, expected) -> None:
+    info = SnapshotInfo(snapshot_id, Path(snapshot_id), {"snapshot_id": snapshot_id})
+    assert prune.snapshot_time(info) == expected
 
 
 def test_keep_last(tmp_path) -> None:

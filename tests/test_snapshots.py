@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,14 @@ def test_ids_sort_in_time_order_and_differ() -> None:
     earlier, later = new_snapshot_id(T0), new_snapshot_id(day(1))
     assert earlier < later
     assert new_snapshot_id(T0) != new_snapshot_id(T0)
+
+
+def test_ids_made_within_one_second_sort_in_time_order() -> None:
+    """Two quick crawls in a row (a test, a retry, a reparse) must not sort by their suffix."""
+    for _ in range(20):  # the random suffixes must never decide
+        ids = [new_snapshot_id(T0 + timedelta(milliseconds=ms)) for ms in (0, 1, 999)]
+        assert ids == sorted(ids)
+    assert new_snapshot_id(T0 + timedelta(milliseconds=42)).startswith("20260101T120000042Z-")
 
 
 @pytest.mark.parametrize("bad", ["../x", "a/b", "", ".hidden", "x" * 200, "a..b", "snap shot"])
