@@ -17,6 +17,7 @@ from archiver.profiles import (
     load_profile_file,
     parse_profile,
     resolve_profile,
+    yields_text,
 )
 from tests.conftest import DEMO, FIXTURES
 
@@ -64,6 +65,7 @@ def test_minimal_profile() -> None:
         ("counts = ['title']\n" + MINIMAL, "counts"),
         (MINIMAL + "position = 'td::text'\n", "fields.position"),
         (MINIMAL.replace("[fields]", "[fields]\nentry_id = 'a::text'"), "fields.entry_id"),
+        (MINIMAL.replace('"li"', '"h2 a::text"'), "entries"),  # entries must be elements
     ],
 )
 def test_broken_profiles_name_the_key(text: str, key: str) -> None:
@@ -72,6 +74,38 @@ def test_broken_profiles_name_the_key(text: str, key: str) -> None:
     message = str(caught.value)
     assert message.startswith("profile site.toml:") and f"'{key}'" in message
     assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("entries", "text"),
+    [
+        ("li", False),
+        ("li > a", False),
+        ("//ul/li", False),
+        ("//li[text()='x']", False),  # text in a condition still selects elements
+        ("//li[@class]", False),
+        ("p:nth-child(2n+1)", False),
+        ("h2 a::text", True),
+        ("a::attr(href)", True),
+        ("li ::text", True),
+        ("//li/text()", True),
+        ("(//a)[1]/@href", True),
+        ("//a/@data-x", True),
+        ("//a/@*", True),
+        ("//li/text()[1]", True),
+        ("//li/attribute::id", True),
+    ],
+)
+def test_an_entries_selector_that_yields_text_is_refused(entries: str, text: bool) -> None:
+    assert yields_text(entries) is text
+
+
+def test_entries_that_turn_out_to_be_text_fail_the_page_naming_the_key() -> None:
+    """What loading cannot tell from the selector, the page tells: one line, naming the key."""
+    profile = parse_profile(MINIMAL.replace('"li"', '"(//li/a/text())[1]"'), "site.toml")
+    page = Selector(text="<ul><li><a>One</a></li></ul>")
+    with pytest.raises(ProfileError, match=r"^profile site\.toml: key 'entries': .* selects text"):
+        profile.extract(page, "https://site.example/list")
 
 
 def test_bad_toml_names_the_file(tmp_path) -> None:

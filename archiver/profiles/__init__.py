@@ -89,6 +89,20 @@ def _compile_selector(query: str) -> None:
         raise ValueError(str(exc) or type(exc).__name__) from exc
 
 
+# An entries selector must yield elements, the entries whose fields are then read. XPath
+# that ends on text or an attribute yields text (CSS ``::text`` and ``::attr()`` translate
+# to it); what this cannot see, such as a union with text, ``Profile.extract`` refuses.
+_YIELDS_TEXT = re.compile(
+    r"(?:/|::)(?:text\(\)|@[\w:.*-]+|attribute::[\w:.*-]+)(?:\[[^\]]*\])*\s*$"
+)
+
+
+def yields_text(query: str) -> bool:
+    """True when ``query`` (valid CSS or XPath) plainly selects text, not elements."""
+    xpath = query if is_xpath(query) else HTMLTranslator().css_to_xpath(query)
+    return bool(_YIELDS_TEXT.search(xpath))
+
+
 def _node(page: Selector | etree._Element) -> etree._Element:
     return page.root if isinstance(page, Selector) else page
 
@@ -164,6 +178,8 @@ class Profile:
         unmatched: dict[str, int] = {}
         page = _node(page)
         nodes = compile_query(self.entries)(page)
+        if not isinstance(nodes, list) or not all(isinstance(n, etree._Element) for n in nodes):
+            raise _fail(self.path, "entries", f"{self.entries!r} selects text, not elements")
         entries = [
             {name: self._value(node, name, query, unmatched) for name, query in self.fields.items()}
             for node in nodes
@@ -239,6 +255,8 @@ def parse_profile(text: str, path: str) -> Profile:
                 _compile_selector(query)
             except ValueError as exc:
                 raise _fail(path, key, f"invalid selector {query!r}: {exc}") from exc
+    if yields_text(data["entries"]):
+        raise _fail(path, "entries", f"{data['entries']!r} selects text, not elements")
     patterns = {}
     for name, pattern in raw_patterns.items():
         if name not in fields and name not in page:
