@@ -18,14 +18,18 @@ from pathlib import Path
 import pytest
 from hypothesis import Phase
 from hypothesis import settings as hypothesis_settings
+from hypothesis.extra import _patching as _hypothesis_patching
 
 from tests.mutmut_hits import HITS_FILE
 
 # Property tests explore at random on a developer's machine and replay the same examples in
 # CI, so that main stays green for reasons that are in the code, not in the dice.
-# Hypothesis's "explain" phase rewrites failing tests with libcst (installed with mutmut),
-# which trips over Twisted's zope.interface and hides the failure behind an INTERNALERROR.
+# Hypothesis's "explain" phase, and its pytest plugin's patch of a failing example, rewrite
+# the test with libcst (installed with mutmut), which trips over Twisted's zope.interface
+# (AttributeError: __provides__) and hides the failure, and the test's name, behind an
+# INTERNALERROR. The failing example is still printed with the failure.
 _PHASES = [phase for phase in Phase if phase is not Phase.explain]
+_hypothesis_patching.get_patch_for = lambda *args, **kwargs: None
 hypothesis_settings.register_profile("ci", derandomize=True, deadline=None, phases=_PHASES)
 hypothesis_settings.register_profile("dev", deadline=None, phases=_PHASES)
 hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "dev")
@@ -112,10 +116,28 @@ def collecting_mutmut_stats() -> bool:
     return os.environ.get("MUTANT_UNDER_TEST") == "stats" and HITS_FILE in os.environ
 
 
+def module_command(module: str, *args: str) -> list[str]:
+    """``python -m MODULE ARGS``, as a user runs it; while mutmut collects which tests reach
+    which function, under tests/mutmut_hits.py."""
+    runner = ["tests.mutmut_hits"] if collecting_mutmut_stats() else []
+    return [sys.executable, "-m", *runner, module, *args]
+
+
+def module_env() -> dict[str, str]:
+    """The environment for ``module_command`` run from any folder: under ``make mutate`` the
+    code (and tests/mutmut_hits.py) must come from mutmut's copy, not the installed project,
+    or a subprocess would run without the mutant."""
+    if "MUTANT_UNDER_TEST" not in os.environ:
+        return dict(os.environ)
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
+
+
 def crawl_command(*args: str, data_dir: Path) -> list[str]:
     """``scrapy crawl listing ARGS`` with test timings, into ``data_dir``."""
-    runner = ["tests.mutmut_hits"] if collecting_mutmut_stats() else []
-    command = [sys.executable, "-m", *runner, "scrapy", "crawl", "listing", *FAST]
+    command = module_command("scrapy", "crawl", "listing", *FAST)
     return [*command, "-s", f"ARCHIVER_DATA_DIR={data_dir}", *args]
 
 
