@@ -20,7 +20,7 @@ from warcio.archiveiterator import ArchiveIterator
 import archiver
 from archiver.snapshots import list_snapshots, verify_snapshot
 from archiver.warc import parse_warc_date
-from tests.conftest import ROOT, run_crawl
+from tests.conftest import ROOT, module_command, module_env, run_crawl
 from tests.sites import Reply, ScriptedSite, listing_page
 
 SECRETS = {"Authorization": "Basic YWxpY2U6czNjcmV0", "Cookie": "session=abc123"}
@@ -92,7 +92,8 @@ def records(snapshot) -> list[dict]:
 
 def reparse(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "archiver.cli", "reparse", *args, "--data-dir", str(data_dir)],
+        module_command("archiver.cli", "reparse", *args, "--data-dir", str(data_dir)),
+        env=module_env(),
         capture_output=True,
         text=True,
         timeout=300,
