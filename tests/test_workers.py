@@ -271,7 +271,12 @@ def test_a_worker_stopped_with_ctrl_c_leaves_and_the_others_finish(
         ]
         client = redis.Redis.from_url(redis_server)
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not client.hlen(f"archiver:{crawl_id}:committed"):
+        while time.monotonic() < deadline:  # the worker to stop has joined, and pages are in
+            joined = [json.loads(raw) for raw in client.hvals(f"archiver:{crawl_id}:workers")]
+            if processes[0].pid in {w["pid"] for w in joined} and client.hlen(
+                f"archiver:{crawl_id}:committed"
+            ):
+                break
             time.sleep(0.05)
         processes[0].send_signal(signal.SIGINT)
         results = finish(processes)

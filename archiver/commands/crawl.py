@@ -74,7 +74,15 @@ class Command(ScrapyCrawlCommand):
         if status is None and self.settings.getbool("ARCHIVER_SNAPSHOTS", True):
             # Snapshots were on, yet none was published: never let a scheduler read that as
             # success. Say so, unless the writer already said why.
-            if not stats.get_value("archiver/snapshot/error"):
+            if stats.get_value("archiver/snapshot/error"):
+                pass
+            elif self.settings.get("ARCHIVER_REDIS_URL"):  # stopped before its spider opened
+                crawl = self.settings.get("ARCHIVER_CRAWL_ID") or "(its default id)"
+                sys.stderr.write(
+                    f"scrapy: error: this worker stopped before it joined crawl {crawl}; "
+                    "the crawl goes on with the other workers\n"
+                )
+            else:
                 sys.stderr.write("scrapy: error: the crawl ended without publishing a snapshot\n")
             self.exitcode = 1
             return
