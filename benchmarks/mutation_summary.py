@@ -8,12 +8,21 @@ survived or found no test, and a random N of each module's mutants not yet run (
 same results give the same names)::
 
     mutmut run $(python benchmarks/mutation_summary.py --sample 15)
+
+``--uniform N`` prints a simple random sample of N of all the mutants instead. Run in a fresh
+``mutants/`` folder, its score is an unbiased estimate of the whole core's, which quick-first
+runs are not (mutmut runs the mutants with the quickest tests first, and those are the
+pure functions); the summary gives its 95% Wilson interval::
+
+    rm -rf mutants && mutmut run 'archiver.dates.x_parse_age__mutmut_1'   # generate, then ^C
+    mutmut run $(python benchmarks/mutation_summary.py --uniform 300)
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import random
 import sys
 from collections import Counter
@@ -34,14 +43,35 @@ def sample(metas: list[Path], n: int, seed: int = 0) -> list[str]:
     return chosen
 
 
+def uniform(metas: list[Path], n: int, seed: int = 0) -> list[str]:
+    everyone = sorted(
+        name for meta in metas for name in json.loads(meta.read_text())["exit_code_by_key"]
+    )
+    return sorted(random.Random(seed).sample(everyone, min(n, len(everyone))))
+
+
+def wilson(killed: int, checked: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95% interval of a proportion that stays inside [0, 1] for scores near 100%."""
+    if not checked:
+        return 0.0, 1.0
+    p = killed / checked
+    centre = (p + z * z / (2 * checked)) / (1 + z * z / checked)
+    half = z * math.sqrt(p * (1 - p) / checked + z * z / (4 * checked * checked))
+    return centre - half / (1 + z * z / checked), centre + half / (1 + z * z / checked)
+
+
 def main(root: Path = Path("mutants")) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sample", type=int, metavar="N", help="print mutant names to run")
+    parser.add_argument("--uniform", type=int, metavar="N", help="print N of all mutants")
     args = parser.parse_args()
     metas = sorted(root.glob("archiver/**/*.py.meta"))
     if not metas:
         sys.stderr.write("no mutmut results under mutants/: run `make mutate` first\n")
         return 1
+    if args.uniform is not None:
+        sys.stdout.write("\n".join(uniform(metas, args.uniform)) + "\n")
+        return 0
     if args.sample is not None:
         sys.stdout.write("\n".join(sample(metas, args.sample)) + "\n")
         return 0
@@ -81,6 +111,11 @@ def main(root: Path = Path("mutants")) -> int:
     lines.append(
         f"| **all** | {totals['mutants']} | {totals['not run']} | {totals['killed']} | "
         f"{totals['timeout']} | {totals['survived']} | {totals['no tests']} | **{score:.1%}** |"
+    )
+    low, high = wilson(totals["killed"] + totals["timeout"], checked)
+    lines.append(
+        f"\n{checked} decided; if they are a uniform sample of the {totals['mutants']}, "
+        f"the score of all is {low:.1%} to {high:.1%} (95% Wilson interval)."
     )
     sys.stdout.write("\n".join(lines) + "\n\nSurvivors:\n\n")
     sys.stdout.write("".join(f"- `{name}`\n" for name in sorted(survivors)))
