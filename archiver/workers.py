@@ -17,6 +17,7 @@ The shared state itself (leases, commits, who publishes) is ``archiver.frontier`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import redis
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider, NotConfigured
@@ -38,6 +40,7 @@ from scrapy_redis.scheduler import Scheduler
 from twisted.internet import task
 
 from archiver import frontier as json_serializer
+from archiver.errors import ArchiverError
 from archiver.extensions import SnapshotWriter
 from archiver.frontier import Frontier, page_key, redacted
 from archiver.middlewares.retry import retry_after_seconds
@@ -84,6 +87,19 @@ def shared_frontier(crawler: Crawler) -> Frontier:
         )
         crawler._archiver_frontier = found  # type: ignore[attr-defined]
     return found
+
+
+def leave_unopened(crawler: Crawler, reason: str) -> str:
+    """A worker stopped after it joined the crawl (when its spider was made) but before its
+    spider opened has no part to seal. Say how it ended and stop its heartbeat, so that the
+    publishing worker does not wait a whole lease for it; returns the crawl id."""
+    frontier = getattr(crawler, "_archiver_frontier", None)
+    if frontier is None:
+        return crawler.settings.get("ARCHIVER_CRAWL_ID") or "(its default id)"
+    with contextlib.suppress(ArchiverError, redis.RedisError):
+        frontier.report({"close_reason": reason})
+        frontier.leave()
+    return frontier.crawl_id
 
 
 # --- the frontier: scrapy-redis, with leases and JSON --------------------------------------
@@ -605,7 +621,8 @@ class SharedSnapshotWriter(SnapshotWriter):
                     "worker": name,
                     "host": worker.get("host"),
                     "pid": worker.get("pid"),
-                    "ended": worker.get("close_reason") if worker.get("sealed") else "lost",
+                    # a worker that left without sealing a part says why; else it was lost
+                    "ended": worker.get("close_reason") or "lost",
                     "pages": pages_by_worker.get(name, 0),
                     "rows": rows.get(name, 0),
                     "published": name == self.frontier.worker,

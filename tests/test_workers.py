@@ -271,11 +271,10 @@ def test_a_worker_stopped_with_ctrl_c_leaves_and_the_others_finish(
         ]
         client = redis.Redis.from_url(redis_server)
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:  # the worker to stop has joined, and pages are in
-            joined = [json.loads(raw) for raw in client.hvals(f"archiver:{crawl_id}:workers")]
-            if processes[0].pid in {w["pid"] for w in joined} and client.hlen(
-                f"archiver:{crawl_id}:committed"
-            ):
+        while time.monotonic() < deadline:  # the worker to stop has committed a page
+            joined = client.hgetall(f"archiver:{crawl_id}:workers").items()
+            names = {name for name, raw in joined if json.loads(raw)["pid"] == processes[0].pid}
+            if names & set(client.hvals(f"archiver:{crawl_id}:committed")):
                 break
             time.sleep(0.05)
         processes[0].send_signal(signal.SIGINT)
@@ -285,6 +284,7 @@ def test_a_worker_stopped_with_ctrl_c_leaves_and_the_others_finish(
     (stopped_code, stopped_out, stopped_err), (code, out, err) = results
     assert out.startswith("snapshot complete: ")
     assert stopped_code == 1
+    assert "worker stopped (shutdown); crawl" in stopped_err, stopped_err[-3000:]
     assert "goes on with the other workers" in stopped_err
     assert stopped_out == ""  # it published nothing and claims nothing
     assert code == 0, err[-2000:]
@@ -416,6 +416,23 @@ def test_the_first_commit_of_a_page_wins_and_counts_once(frontier, redis_server,
         "stopped": None, "page_time_sources": {"date_header": 1},
     }  # fmt: skip
     assert frontier.pending() == (0, 0)
+
+
+def test_a_worker_stopped_before_its_spider_opened_leaves_at_once(redis_server, crawl_id) -> None:
+    """It joined when its spider was made, then Ctrl-C: with no part to seal it says how it
+    ended, and the publisher need not wait a lease (60 s by default) for its heartbeat."""
+    from types import SimpleNamespace
+
+    from archiver.workers import leave_unopened
+
+    stopped = Frontier.connect(redis_server, crawl_id, lease=60)
+    stopped.join("20260101T000000000Z-aaaaaa")
+    assert stopped.workers()[stopped.worker]["alive"]
+    crawler = SimpleNamespace(_archiver_frontier=stopped, settings={})
+    assert leave_unopened(crawler, "shutdown") == crawl_id
+    seen = Frontier.connect(redis_server, crawl_id, lease=60).workers()[stopped.worker]
+    assert not seen["alive"] and seen["close_reason"] == "shutdown" and not seen["sealed"]
+    assert seen["pid"] == os.getpid()  # what it said when it joined is kept
 
 
 def test_a_silent_workers_leases_go_back_to_the_frontier(frontier) -> None:

@@ -77,10 +77,12 @@ class Command(ScrapyCrawlCommand):
             if stats.get_value("archiver/snapshot/error"):
                 pass
             elif self.settings.get("ARCHIVER_REDIS_URL"):  # stopped before its spider opened
-                crawl = self.settings.get("ARCHIVER_CRAWL_ID") or "(its default id)"
+                from archiver.workers import leave_unopened
+
+                crawl = leave_unopened(crawler, stats.get_value("finish_reason") or "shutdown")
                 sys.stderr.write(
-                    f"scrapy: error: this worker stopped before it joined crawl {crawl}; "
-                    "the crawl goes on with the other workers\n"
+                    f"scrapy: error: worker stopped before it took any page; crawl {crawl} "
+                    "goes on with the other workers\n"
                 )
             else:
                 sys.stderr.write("scrapy: error: the crawl ended without publishing a snapshot\n")
