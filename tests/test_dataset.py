@@ -90,6 +90,18 @@ def test_published_narrows_across_observations(three_days) -> None:
     assert a["published_latest"] == pd.Timestamp(day(-3))
 
 
+def test_published_comes_in_entry_id_order_whatever_the_page_order(tmp_path) -> None:
+    titles = [f"Post {n}" for n in range(12)]
+    publish(tmp_path, "d0", [
+        entry("d0", title, n + 1, when=day(0), age_text=f"{n + 1} days ago")
+        for n, title in enumerate(titles)
+    ])  # fmt: skip
+    frame = archiver.published(tmp_path)
+    assert sorted(frame["title"]) == sorted(titles)
+    assert frame["entry_id"].tolist() == sorted(frame["entry_id"])
+    assert frame["title"].tolist() != titles  # page order is not entry_id order here
+
+
 def test_published_reports_contradictions(tmp_path) -> None:
     publish(tmp_path, "d0", [entry("d0", "A", 1, when=day(0), age_text="1 day ago")])
     publish(tmp_path, "d1", [entry("d1", "A", 1, when=day(10), age_text="1 day ago")])

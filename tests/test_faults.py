@@ -151,6 +151,8 @@ def test_connection_reset_is_retried(site, tmp_path) -> None:
     result, snapshot = crawl_site(s, tmp_path)
     assert result.returncode == 0 and snapshot.manifest["rows"] == 6
     assert snapshot.manifest["stats"]["archiver/retry/wait_max_seconds"] == 0.2
+    # Scrapy's retry bookkeeping names the error it retried (its class), not "None"
+    assert re.search(r"'retry/reason_count/[a-z_.]+\.[A-Z]\w+': 1", result.stderr)
 
 
 def test_timeout_then_give_up(site, tmp_path) -> None:

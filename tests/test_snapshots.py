@@ -153,3 +153,31 @@ def test_discarding_a_staging_folder_someone_removed_is_quiet(tmp_path) -> None:
     shutil.rmtree(staged.path)
     staged.discard()
     assert not staged.path.exists() and staged.lock_fd is None
+
+
+def test_evidence_is_linked_or_copied_into_a_folder_that_may_exist(tmp_path, monkeypatch) -> None:
+    """A reparse gives its snapshot the original's WARC files: hard links on one filesystem,
+    copies (same bytes, same times) across two; the folder may be new or already there."""
+    from archiver import snapshots
+
+    source = tmp_path / "original" / "_warc"
+    source.mkdir(parents=True)
+    for name in ("a.warc.gz", "b.warc.gz"):
+        (source / name).write_bytes(name.encode() * 100)
+    linked = tmp_path / "derived" / "deeper" / "_warc"  # parents not there yet
+    snapshots._link_evidence(source, linked)
+    assert sorted(p.name for p in linked.iterdir()) == ["a.warc.gz", "b.warc.gz"]
+    assert (linked / "a.warc.gz").stat().st_ino == (source / "a.warc.gz").stat().st_ino
+
+    def no_links(src, dst):
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(snapshots.os, "link", no_links)
+    copied = tmp_path / "other-disk" / "_warc"
+    copied.mkdir(parents=True)  # already there: a resumed reparse
+    snapshots._link_evidence(source, copied)
+    for name in ("a.warc.gz", "b.warc.gz"):
+        original, copy = source / name, copied / name
+        assert copy.read_bytes() == original.read_bytes()
+        assert copy.stat().st_ino != original.stat().st_ino
+        assert copy.stat().st_mtime_ns == original.stat().st_mtime_ns

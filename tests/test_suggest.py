@@ -21,7 +21,15 @@ import archiver
 from archiver.profiles import builtin_profiles, parse_profile
 from archiver.snapshots import list_snapshots
 from archiver.suggest import SuggestError, suggest
-from tests.conftest import FIXTURES, REALWORLD, ROOT, SEED_CAPTURE, needs_realworld
+from tests.conftest import (
+    FIXTURES,
+    REALWORLD,
+    ROOT,
+    SEED_CAPTURE,
+    module_command,
+    module_env,
+    needs_realworld,
+)
 
 SUGGEST = FIXTURES / "suggest"
 BLOG_POSTS = [
@@ -82,9 +90,10 @@ def test_the_draft_is_a_readable_profile_that_says_why() -> None:
     assert "# Sure:" in text and "UNSURE" not in text
 
 
-def test_two_lists_alike_make_it_say_it_is_unsure() -> None:
+def two_lists_alike() -> str:
+    """The blog page with a second list of posts, as alike as a 'popular posts' box."""
     html = (SUGGEST / "blog.html").read_text()
-    twin = html.replace(
+    return html.replace(
         '<aside class="sidebar">',
         '<section class="popular"><ul class="popular-list">'
         + "".join(
@@ -96,7 +105,10 @@ def test_two_lists_alike_make_it_say_it_is_unsure() -> None:
         )
         + '</ul></section><aside class="sidebar">',
     )
-    suggestion = suggest(twin, "https://notes.example/")
+
+
+def test_two_lists_alike_make_it_say_it_is_unsure() -> None:
+    suggestion = suggest(two_lists_alike(), "https://notes.example/")
     assert not suggestion.sure
     assert any("another group scores nearly as high" in reason for reason in suggestion.unsure)
     assert "# UNSURE: another group scores nearly as high" in suggestion.text
@@ -181,9 +193,8 @@ def test_profile_auto_crawls_a_format_nobody_wrote_a_profile_for(forum_site, cra
     # Read again offline, with the profile stored in the snapshot: the same rows.
     forum_site.stop()
     again = subprocess.run(
-        [sys.executable, "-m", "archiver.cli", "reparse", snapshot.snapshot_id,
-         "--data-dir", str(data)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+        module_command("archiver.cli", "reparse", snapshot.snapshot_id, "--data-dir", str(data)),
+        cwd=ROOT, env=module_env(), capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert again.returncode == 0, again.stderr[-3000:]
     derived = next(s for s in list_snapshots(data) if s.manifest.get("derived_from"))
@@ -201,6 +212,23 @@ def test_profile_suggest_is_used_even_where_a_built_in_matches(serve, crawl, tmp
     [snapshot] = list_snapshots(data)
     assert snapshot.manifest["listings"][0]["profile"] == "suggested-127.0.0.1"
     assert len(archiver.load(data)) == 8
+
+
+def test_a_crawl_on_an_unsure_suggestion_warns_and_counts_it(serve, crawl, tmp_path):
+    root = tmp_path / "site"
+    root.mkdir()
+    (root / "index.html").write_text(two_lists_alike())
+    site = serve(root, date=SEED_CAPTURE)
+    data = tmp_path / "data"
+    result = crawl("-a", f"start_urls={site.url}", "-a", "profile=suggest", "-a", "max_pages=1",
+                   data_dir=data)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    [warning] = [line for line in result.stderr.splitlines() if "may be wrong" in line]
+    assert "WARNING" in warning and "the suggested profile suggested-127.0.0.1" in warning
+    assert "another group scores nearly as high" in warning
+    assert warning.endswith(f"See it with: archiver profile suggest {site.url}")
+    [snapshot] = list_snapshots(data)
+    assert snapshot.manifest["stats"]["archiver/profile/suggested_unsure"] == 1
 
 
 def test_profile_auto_on_a_page_with_no_listing_fails_in_one_line(serve, crawl, tmp_path):
