@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
@@ -239,6 +241,28 @@ def test_reparse_refuses_what_it_cannot_do(tmp_path, crawled) -> None:
     [bare] = list_snapshots(tmp_path)
     result = reparse(tmp_path, bare.snapshot_id)
     assert result.returncode == 2 and "keeps no WARC files" in result.stderr
+
+
+def test_verify_names_rows_whose_warc_file_is_not_in_the_snapshot(tmp_path, crawled) -> None:
+    import pyarrow.parquet as pq
+
+    snapshot = crawled[0]
+    copy = tmp_path / "snapshots" / snapshot.path.name
+    shutil.copytree(snapshot.path, copy)
+    parquet = copy / "entries.parquet"
+    table = pq.read_table(parquet)
+    names = table.column("warc_filename").to_pylist()
+    names[0] = "_warc/elsewhere.warc.gz"  # a file this snapshot never had
+    column = table.schema.get_field_index("warc_filename")
+    table = table.set_column(column, table.schema.field(column), pa.array(names, pa.string()))
+    pq.write_table(table, parquet)
+    [info] = list_snapshots(tmp_path)
+    problems = verify_snapshot(info)
+    assert any(
+        "1 row(s) name no response record in their WARC file" in p
+        and "in _warc/elsewhere.warc.gz" in p
+        for p in problems
+    ), problems
 
 
 def test_a_changed_byte_in_a_warc_file_is_found_by_verify(tmp_path) -> None:

@@ -230,7 +230,9 @@ def test_a_jobdir_left_by_another_crawl_is_never_replayed(slow_site, tmp_path) -
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "(2 pages already read)" in result.stderr
-    assert len(list_snapshots(data_dir)) == 1
+    [snapshot] = list_snapshots(data_dir)
+    # the log names the snapshot it resumes: the one that was published
+    assert f"resuming snapshot {snapshot.snapshot_id} from {jobdir}" in result.stderr
     rows = archiver.load(data_dir)
     assert len(rows) == PAGES * PER_PAGE and rows["entry_id"].is_unique
     assert set(rows["listing_url"]) == {slow_site.url}
