@@ -147,9 +147,15 @@ def worker(site_starts: str, data_dir: Path, redis_url: str, crawl: str, *extra:
 
 def finish(processes: list[subprocess.Popen], timeout: float = 120) -> list[tuple[int, str, str]]:
     results = []
-    for process in processes:
-        out, err = process.communicate(timeout=timeout)
-        results.append((process.returncode, out, err))
+    try:
+        for process in processes:
+            out, err = process.communicate(timeout=timeout)
+            results.append((process.returncode, out, err))
+    except subprocess.TimeoutExpired:  # fail the test, and leave no worker running
+        for process in processes:
+            process.kill()
+            process.communicate()
+        raise
     return results
 
 
@@ -294,6 +300,35 @@ def test_a_worker_stopped_with_ctrl_c_leaves_and_the_others_finish(
     assert archiver.load(tmp_path)["entry_id"].is_unique
     ended = {w["ended"] for w in snapshot.manifest["workers"]}
     assert ended == {"shutdown", "finished"}
+
+
+def test_a_page_that_fails_in_a_shared_crawl_is_listed_once_and_ends_its_lease(
+    redis_server, crawl_id, tmp_path
+) -> None:
+    """A page whose download fails (the connection drops, retries spent) is done, as a
+    committed one is: its lease ends at once, else the crawl would wait for it (a live
+    worker's lease never expires) and never finish. The manifest lists it once."""
+    pages = listing_route(listings=3, pages=3)
+
+    def route(path: str, attempt: int) -> Reply:
+        return Reply(reset=True) if path == "/l2/page2.html" else pages(path, attempt)
+
+    site = ScriptedSite(route)
+    try:
+        processes = [
+            worker(starts(site, 3), tmp_path, redis_server, crawl_id, "-s", "RETRY_TIMES=0")
+            for _ in range(2)
+        ]
+        results = finish(processes, timeout=50)
+    finally:
+        site.stop()
+    for code, _, err in results:
+        assert code == 3, err[-3000:]
+    [snapshot] = list_snapshots(tmp_path)
+    assert snapshot.status == "partial"
+    [failed] = snapshot.manifest["pages_failed"]
+    assert failed["url"] == f"{site.url}l2/page2.html" and failed["reason"]
+    assert snapshot.manifest["rows"] == (3 * 3 - 2) * PER_PAGE  # l2 stops at its page 2
 
 
 def test_workers_together_keep_one_hosts_delay(redis_server, crawl_id, tmp_path) -> None:
