@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import archiver
-from archiver.dataset import DamagedSnapshotWarning, diff
+from archiver.dataset import DamagedSnapshotWarning, diff, read_table
 from archiver.errors import ArchiverError
 from archiver.items import SCHEMA
 from tests.factories import day, entry, publish
@@ -213,6 +213,8 @@ def test_every_call_reads_data_in_the_working_directory_by_default(three_days, m
     pd.testing.assert_frame_equal(archiver.history(), archiver.history("data"))
     pd.testing.assert_frame_equal(archiver.published(), archiver.published("data"))
     assert diff() == diff("data") and len(archiver.history()) == 6
+    pd.testing.assert_frame_equal(archiver.load(), archiver.load("data"))
+    assert len(archiver.load()) == 5 and read_table().num_rows == 5
 
 
 def test_an_empty_archive_gives_empty_frames_with_their_columns(tmp_path) -> None:
