@@ -138,6 +138,9 @@ def test_old_snapshots_without_new_columns_still_load(three_days) -> None:
     assert frame.loc[frame["snapshot_id"] == "d0", "views_text"].isna().all()
     assert frame.loc[frame["snapshot_id"] == "d0", "legacy_note"].tolist() == ["x", "x"]
     assert len(frame) == 5
+    alone = archiver.load(three_days, snapshot="d0")  # no other snapshot brings the columns
+    assert list(alone.columns) == [*SCHEMA.names, "legacy_note"]
+    assert len(alone) == 2 and alone["views_text"].isna().all() and alone["extra"].isna().all()
 
 
 # --- A damaged archive is never read as data ---------------------------------------------------
