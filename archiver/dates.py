@@ -232,7 +232,8 @@ def stated_time(text: str | None) -> datetime | None:
         return None
     text = text.strip()
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        # Python 3.11 reads "Z" itself; RFC 3339 also allows a lowercase "t" and "z"
+        moment = datetime.fromisoformat(text.upper())
     except ValueError:
         try:
             moment = parsedate_to_datetime(text)

@@ -155,6 +155,7 @@ DATE = b"Sun, 26 Oct 2025 12:00:00 GMT"
         ),
         ("Wed, 15 Oct 2025 12:00:00 GMT", (utc(2025, 10, 15, 12), "page")),
         ("  2025-10-15T12:00Z ", (utc(2025, 10, 15, 12), "page")),
+        ("2025-10-15t12:00:00z", (utc(2025, 10, 15, 12), "page")),  # RFC 3339 allows both
         ("2025-10-15T12:00:00", (utc(2025, 10, 26, 12), "date_header")),  # no zone: not a time
         ("2025-10-15", (utc(2025, 10, 26, 12), "date_header")),  # a day is not a time
         ("generated recently", (utc(2025, 10, 26, 12), "date_header")),
