@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from archiver.cli import main
-from tests.conftest import DEMO, FIXTURES, SEED_CAPTURE
+from tests.conftest import DEMO, FIXTURES, SEED_CAPTURE, module_command, module_env
 from tests.factories import day, entry, publish
 
 
@@ -118,7 +118,8 @@ def archiver_command(*args: str, cwd=None) -> subprocess.CompletedProcess:
     """``archiver ARGS`` in a process of its own: commands that crawl (profile check,
     reparse) run Scrapy's reactor, which runs once per process."""
     return subprocess.run(
-        [sys.executable, "-m", "archiver.cli", *args],
+        module_command("archiver.cli", *args),
+        env=module_env(),
         capture_output=True,
         text=True,
         check=False,

@@ -282,8 +282,8 @@ def test_a_changed_byte_in_a_warc_file_is_found_by_verify(tmp_path) -> None:
     )
     assert any(name in p and p != problems[0] for p in problems)  # and the record is named
     result = subprocess.run(
-        [sys.executable, "-m", "archiver.cli", "verify", "--data-dir", str(tmp_path)],
-        capture_output=True, text=True, check=False,
+        module_command("archiver.cli", "verify", "--data-dir", str(tmp_path)),
+        env=module_env(), capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert result.returncode == 1
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +15,7 @@ import archiver
 from archiver import prune
 from archiver.errors import ArchiverError
 from archiver.snapshots import RESUME_FILE, SnapshotInfo, StagedSnapshot, list_snapshots
+from tests.conftest import module_command, module_env
 from tests.factories import entry, publish
 
 MONDAY = datetime(2026, 11, 2, 3, 15, tzinfo=UTC)  # an ISO week starts on Monday
@@ -164,8 +164,8 @@ def test_staging_folders(tmp_path) -> None:
 
 def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "archiver.cli", "prune", *args],
-        capture_output=True, text=True, check=False, timeout=60,
+        module_command("archiver.cli", "prune", *args),
+        env=module_env(), capture_output=True, text=True, check=False, timeout=60,
     )  # fmt: skip
 
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from archiver.report import build_report
 from archiver.snapshots import list_snapshots
-from tests.conftest import DEMO, run_crawl
+from tests.conftest import DEMO, module_command, module_env, run_crawl
 from tests.sites import Reply, ScriptedSite, serve_files
 
 CHROMIUM, DRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
@@ -95,9 +94,8 @@ def test_a_browser_shows_every_section(archive, browser, tmp_path) -> None:
 
     out = tmp_path / "report.html"
     result = subprocess.run(
-        [sys.executable, "-m", "archiver.cli", "report", "-o", str(out), "--data-dir",
-         str(archive)],
-        capture_output=True, text=True, check=False,
+        module_command("archiver.cli", "report", "-o", str(out), "--data-dir", str(archive)),
+        env=module_env(), capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     browser.get(out.as_uri())

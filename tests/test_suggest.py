@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 
 import pandas as pd
 import pytest
@@ -244,8 +243,8 @@ def test_profile_auto_on_a_page_with_no_listing_fails_in_one_line(serve, crawl, 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "archiver.cli", *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+        module_command("archiver.cli", *args),
+        cwd=ROOT, env=module_env(), capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
 
 
