@@ -303,6 +303,25 @@ def test_pagination_loop_a_b_a_ends(site, tmp_path) -> None:
     assert archiver.load(tmp_path)["entry_id"].is_unique
 
 
+def loop_back_to_b(path: str, n: int) -> Reply:
+    """/ -> /b -> /c -> /b: the third page links back to the second."""
+    pages = {
+        "/": listing_page(1, 3, 3, next_href="/b"),
+        "/b": listing_page(2, 3, 3, next_href="/c"),
+        "/c": listing_page(3, 3, 3, next_href="/b"),
+    }
+    return ROBOTS_OK if path == "/robots.txt" else Reply(body=pages[path].encode())
+
+
+def test_pagination_that_loops_back_to_a_middle_page_ends_and_says_so(site, tmp_path) -> None:
+    s = site(loop_back_to_b)
+    result, snapshot = crawl_site(s, tmp_path)
+    assert result.returncode == 0 and snapshot.manifest["rows"] == 9
+    [listing] = snapshot.manifest["listings"]
+    assert listing["stopped"] == f"pagination loops back to {s.url}b"
+    assert snapshot.manifest["stats"]["archiver/follow/next/loop"] == 1
+
+
 def test_endless_query_string_pagination_ends(site, tmp_path) -> None:
     def route(path: str, n: int) -> Reply:
         if path == "/robots.txt":

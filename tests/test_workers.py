@@ -331,6 +331,23 @@ def test_a_page_that_fails_in_a_shared_crawl_is_listed_once_and_ends_its_lease(
     assert snapshot.manifest["rows"] == (3 * 3 - 2) * PER_PAGE  # l2 stops at its page 2
 
 
+def test_a_shared_crawl_sees_pagination_loop_back_to_a_middle_page(
+    redis_server, crawl_id, tmp_path
+) -> None:
+    from tests.test_faults import loop_back_to_b
+
+    site = ScriptedSite(loop_back_to_b)
+    try:
+        [(code, _, err)] = finish([worker(site.url, tmp_path, redis_server, crawl_id)])
+    finally:
+        site.stop()
+    assert code == 0, err[-3000:]
+    [snapshot] = list_snapshots(tmp_path)
+    [listing] = snapshot.manifest["listings"]
+    assert snapshot.manifest["rows"] == 9
+    assert listing["stopped"] == f"pagination loops back to {site.url}b"
+
+
 def test_workers_together_keep_one_hosts_delay(redis_server, crawl_id, tmp_path) -> None:
     site = ScriptedSite(listing_route(listings=6, pages=3))
     delay = 0.25
