@@ -75,7 +75,7 @@ class Command(ScrapyCrawlCommand):
             # Snapshots were on, yet none was published: never let a scheduler read that as
             # success. Say so, unless the writer already said why.
             if stats.get_value("archiver/snapshot/error"):
-                pass
+                pass  # the writer said why
             elif self.settings.get("ARCHIVER_REDIS_URL"):  # stopped before its spider opened
                 from archiver.workers import leave_unopened
 
