@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 from hypothesis import Phase
 from hypothesis import settings as hypothesis_settings
-from hypothesis.extra import _patching as _hypothesis_patching
 
 from tests.mutmut_hits import HITS_FILE
 
@@ -29,7 +28,12 @@ from tests.mutmut_hits import HITS_FILE
 # (AttributeError: __provides__) and hides the failure, and the test's name, behind an
 # INTERNALERROR. The failing example is still printed with the failure.
 _PHASES = [phase for phase in Phase if phase is not Phase.explain]
-_hypothesis_patching.get_patch_for = lambda *args, **kwargs: None
+try:  # a private module of Hypothesis: if a release moves it, lose only this workaround
+    from hypothesis.extra import _patching as _hypothesis_patching
+
+    _hypothesis_patching.get_patch_for = lambda *args, **kwargs: None
+except ImportError:
+    pass
 hypothesis_settings.register_profile("ci", derandomize=True, deadline=None, phases=_PHASES)
 hypothesis_settings.register_profile("dev", deadline=None, phases=_PHASES)
 hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "dev")
