@@ -247,6 +247,26 @@ def test_robots_txt_404_means_allowed(site, tmp_path) -> None:
     assert result.returncode == 0 and snapshot.manifest["rows"] == 6
 
 
+def test_robots_txt_that_redirects_without_end_means_allowed(site, tmp_path) -> None:
+    """RFC 9309, 2.3.1.2: after too many redirects robots.txt may be taken as unavailable,
+    which (as a 404) allows everything. Scrapy gives up on the chain with IgnoreRequest,
+    which is not a server failure: the site is crawled, not refused."""
+    pages = two_pages()
+
+    def route(path: str, attempt: int) -> Reply:
+        if path == "/robots.txt" or path.startswith("/robots-"):
+            hop = int(path.removeprefix("/robots-") or 0) if path != "/robots.txt" else 0
+            return Reply(302, b"", headers={"Location": f"/robots-{hop + 1}"})
+        return pages(path, attempt)
+
+    s = site(route)
+    result, snapshot = crawl_site(s, tmp_path, "-s", "REDIRECT_MAX_TIMES=3")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert snapshot.status == "complete" and snapshot.manifest["rows"] == 6
+    assert s.requests_for("/robots-3") == 1 and s.requests_for("/robots-4") == 0
+    assert "treating the site as disallowed" not in result.stderr
+
+
 # --- Leaving the site -------------------------------------------------------------------------
 
 

@@ -98,13 +98,14 @@ def test_starting_a_new_crawl_empties_an_old_journal(tmp_path) -> None:
 
 
 def test_replayed_pages_keep_their_recorded_times(tmp_path) -> None:
-    """Resuming re-creates a journaled page's rows exactly, fetch time included."""
+    """Resuming re-creates a journaled page's rows exactly, its times and their source included."""
     first = spider_with_jobdir(tmp_path)
     start = first.start_urls[0]
     record = {
         "listing": start, "url": start, "page_no": 1, "offset": 0, "profile": "demo",
         "fetched_at": "2025-10-15T12:00:01.123456Z", "page_time": "2025-10-15T12:00:00Z",
-        "announced": 15, "next_url": None, "entries": [{"title": "T", "source": "S"}],
+        "page_time_source": "page", "announced": 15, "next_url": None,
+        "entries": [{"title": "T", "source": "S"}],
     }  # fmt: skip
     first.journal.record_page(record)
     first.journal.close()
@@ -113,6 +114,7 @@ def test_replayed_pages_keep_their_recorded_times(tmp_path) -> None:
     assert row.fetched_at == datetime(2025, 10, 15, 12, 0, 1, 123456, tzinfo=UTC)
     assert row.page_time == datetime(2025, 10, 15, 12, 0, tzinfo=UTC)
     assert (row.title, row.position, row.snapshot_id) == ("T", 1, first.snapshot_id)
+    assert resumed.listings[start].page_time_sources == {"page": 1}  # where it came from, too
     resumed.journal.close()
 
 

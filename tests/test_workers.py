@@ -348,6 +348,46 @@ def test_a_shared_crawl_sees_pagination_loop_back_to_a_middle_page(
     assert listing["stopped"] == f"pagination loops back to {site.url}b"
 
 
+def two_listings_one_next_page(path: str, attempt: int) -> Reply:
+    """/a/ and /b/ both go on to /common: each listing reads it, as its own second page."""
+    pages = {
+        "/a/": listing_page(1, 2, 3, next_href="/common"),
+        "/b/": listing_page(1, 2, 3, next_href="/common").replace("Post number", "B post"),
+        "/common": listing_page(2, 2, 3),
+    }
+    if path == "/robots.txt":
+        return Reply(body=b"User-agent: *\nAllow: /\n", headers={"Content-Type": "text/plain"})
+    return Reply(body=pages[path].encode()) if path in pages else Reply(404, b"not found")
+
+
+def test_two_listings_of_a_shared_crawl_may_go_on_to_the_same_page(
+    redis_server, crawl_id, tmp_path
+) -> None:
+    """Pagination claims belong to a listing: a page that another listing reached first is
+    not a loop, and the shared crawl archives what one process would."""
+    site = ScriptedSite(two_listings_one_next_page)
+    both = f"{site.url}a/,{site.url}b/"
+    try:
+        alone = subprocess.run(
+            crawl_command("-a", f"start_urls={both}", "-a", "profile=demo",
+                          data_dir=tmp_path / "single"),
+            cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        [(code, _, err)] = finish([worker(both, tmp_path / "shared", redis_server, crawl_id)])
+    finally:
+        site.stop()
+    assert alone.returncode == 0, alone.stderr[-2000:]
+    assert code == 0, err[-3000:]
+    [snapshot] = list_snapshots(tmp_path / "shared")
+    listings = snapshot.manifest["listings"]
+    assert [(x["pages_fetched"], x["extracted"], x["stopped"]) for x in listings] == [
+        (2, 6, None),
+        (2, 6, None),
+    ]
+    one = comparable(archiver.load(tmp_path / "single"))
+    pd.testing.assert_frame_equal(one, comparable(archiver.load(tmp_path / "shared")))
+
+
 def test_workers_together_keep_one_hosts_delay(redis_server, crawl_id, tmp_path) -> None:
     site = ScriptedSite(listing_route(listings=6, pages=3))
     delay = 0.25

@@ -405,7 +405,9 @@ class ListingSpider(scrapy.Spider):
         state.profile = profile.name
         state.pages_fetched += 1
         state.last_page = {k: v for k, v in record.items() if k != "entries"}
-        source = record.get("page_time_source", "date_header")
+        # Every record has it: journals are refused unless in JOURNAL_FORMAT 1, which came
+        # after page times had sources.
+        source = record["page_time_source"]
         state.page_time_sources[source] += 1
         self.crawler.stats.inc_value(f"archiver/page_time/source/{source}")
         state.seen_pages.add(hash(record["url"]))
