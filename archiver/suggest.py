@@ -274,8 +274,10 @@ def find_groups(root: etree._Element, now: datetime) -> list[Group]:
             if sum(1 for b in blocks if b.href) < 2:
                 continue
             # Alike containers side by side (one per year, one per day) hold one listing.
-            parent = container.getparent()
-            key = (css_step(container), step + "*" * loose, id(parent) if parent is not None else 0)
+            # The parent itself, not its id(): lxml makes a new proxy object for a node each
+            # time it is reached and frees it when unused, so the id of a proxy no longer held
+            # may come back as another node's. The key holds the proxy, so it stays one node's.
+            key = (css_step(container), step + "*" * loose, container.getparent())
             if key in groups:
                 groups[key].blocks += blocks
             else:
@@ -524,12 +526,12 @@ def find_summary(blocks: list[Block], taken: set[int]) -> tuple[str, int] | None
 def find_next(root: etree._Element, page_url: str, blocks: list[Block]) -> tuple[str, str]:
     """The next-page link: ``rel=next``, a link named next/older/more, or one whose class
     says next; never one inside an entry. (selector, why); an empty selector when none."""
-    inside = {id(e) for b in blocks for e in elements(b.element)}
+    inside = {e for b in blocks for e in elements(b.element)}  # held: see find_groups
     host = urlsplit(page_url).hostname
 
     def ok(a: etree._Element) -> bool:
         href = (a.get("href") or "").strip()
-        if not href or href.startswith(("#", "javascript:")) or id(a) in inside:
+        if not href or href.startswith(("#", "javascript:")) or a in inside:
             return False
         target = urljoin(page_url, href)
         return urlsplit(target).hostname == host and target.rstrip("/") != page_url.rstrip("/")
