@@ -254,6 +254,22 @@ def cmd_profile_suggest(args: argparse.Namespace, out: TextIO) -> int:
     return 0 if entries else 1
 
 
+def cmd_profile_list(args: argparse.Namespace, out: TextIO) -> int:
+    """The built-in profiles, in the order ``profile=auto`` tries them, or the profiles a
+    ``-a profile=`` value names (a file's own description included)."""
+    from archiver.profiles import builtin_profiles, resolve_profile
+
+    profiles = resolve_profile(args.spec) if args.spec else builtin_profiles()
+    if args.json:
+        rows = [{"name": p.name, "description": p.description, "path": p.path} for p in profiles]
+        _out(out, json.dumps(rows, indent=2, ensure_ascii=False))
+        return 0
+    width = max((len(p.name) for p in profiles), default=0)
+    for profile in profiles:
+        _out(out, f"{profile.name:<{width}}  {profile.description or '-'}  ({profile.path})")
+    return 0
+
+
 def cmd_profile_check(args: argparse.Namespace, out: TextIO) -> int:
     from archiver.check import check_profile
 
@@ -413,6 +429,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("profile", help="work with site profiles")
     profile_sub = p.add_subparsers(dest="profile_command", required=True, metavar="ACTION")
+    p = profile_sub.add_parser(
+        "list",
+        parents=[common],
+        help="name and describe the built-in profiles (or the ones a profile= value names)",
+    )
+    p.add_argument(
+        "spec", nargs="?", help="as -a profile= takes it: names and .toml files, comma-separated"
+    )
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_profile_list)
     p = profile_sub.add_parser(
         "check", parents=[common], help="show what a profile extracts from one page"
     )

@@ -89,7 +89,7 @@ def test_published_table_and_json(tmp_path, capsys) -> None:
 @pytest.mark.parametrize(
     "command",
     ["snapshots", "diff", "history", "published", "plot", "report", "prune", "verify",
-     "reparse", "profile check"],
+     "reparse", "profile check", "profile list", "profile suggest"],
 )  # fmt: skip
 def test_every_command_explains_itself_and_takes_a_data_dir(command: str) -> None:
     result = archiver_command(*command.split(), "--help")
@@ -153,6 +153,30 @@ def test_profile_check_json_reports_missing_fields() -> None:
     assert set(bare["missing"]) == {"url", "summary"}
     assert bare["source"] == "local file"  # no source printed, no host: said so
     assert bare["views"] == "rejected: unparsed" and bare["published"] == "rejected: future"
+
+
+def test_profile_list_names_and_describes_what_auto_tries(tmp_path, capsys) -> None:
+    assert main(["profile", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == ["demo", "hn", "papermod"]  # auto's order
+    assert lines[0].startswith("demo      Aggregator listing: li.post entries")
+    assert lines[0].endswith("(builtin:demo.toml)")
+
+    mine = tmp_path / "mine.toml"
+    mine.write_text('name = "mine"\ndescription = "My blog"\nentries = "li"\n'
+                    '[fields]\ntitle = "a::text"\n')  # fmt: skip
+    assert main(["profile", "list", f"{mine},hn", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [(x["name"], x["description"], x["path"]) for x in listed] == [
+        ("mine", "My blog", str(mine)),
+        ("hn", listed[1]["description"], "builtin:hn.toml"),
+    ]
+    assert listed[1]["description"].startswith("News-aggregator rows")
+    mine.write_text(mine.read_text().replace('description = "My blog"\n', ""))
+    assert main(["profile", "list", str(mine)]) == 0
+    assert capsys.readouterr().out == f"mine  -  ({mine})\n"  # no description: said so
+    assert main(["profile", "list", "nope"]) == 2
+    assert capsys.readouterr().err.startswith("archiver: profile 'nope': no such built-in")
 
 
 def test_profile_check_on_a_page_nothing_matches(tmp_path) -> None:

@@ -45,34 +45,59 @@ def test_minimal_profile() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "key"),
+    ("text", "key", "problem"),
     [
         (
             "name = 'x'\nentries = 'li'\n[fields]\ntitle = 'a::text'\n[fields.nested]\n",
             "fields.nested",
+            "must be a string",
         ),
-        ("name = 'x'\nentries = 'li'\n[fields]\nurl = 'a::attr(href)'\n", "fields.title"),
-        ("name = 'x'\n[fields]\ntitle = 'a::text'\n", "entries"),
-        ("entries = 'li'\n[fields]\ntitle = 'a::text'\n", "name"),
-        ("colour = 'red'\n" + MINIMAL, "colour"),
-        (MINIMAL.replace('"li"', '"li[[["'), "entries"),
-        (MINIMAL.replace('"a::text"', '"//a[@"'), "fields.title"),
-        (MINIMAL + "[page]\nnext = 'a:::nope'\n", "page.next"),
-        (MINIMAL + "[page]\nprevious = 'a'\n", "page.previous"),
-        (MINIMAL + "[patterns]\ntitle = '(unclosed'\n", "patterns.title"),
-        (MINIMAL + "[patterns]\nviews = '\\\\d+'\n", "patterns.views"),
-        ("date_order = 'ymd'\n" + MINIMAL, "date_order"),
-        ("counts = ['title']\n" + MINIMAL, "counts"),
-        (MINIMAL + "position = 'td::text'\n", "fields.position"),
-        (MINIMAL.replace("[fields]", "[fields]\nentry_id = 'a::text'"), "fields.entry_id"),
-        (MINIMAL.replace('"li"', '"h2 a::text"'), "entries"),  # entries must be elements
+        ("fields = 'a'\n" + MINIMAL.split("[fields]")[0], "fields", "must be a table"),
+        (
+            "name = 'x'\nentries = 'li'\n[fields]\nurl = 'a::attr(href)'\n",
+            "fields.title",
+            "missing or empty: every entry needs a title",
+        ),
+        ("name = 'x'\n[fields]\ntitle = 'a::text'\n", "entries", "missing or empty"),
+        ("entries = 'li'\n[fields]\ntitle = 'a::text'\n", "name", "missing or empty"),
+        ("colour = 'red'\n" + MINIMAL, "colour", "unknown key (known: counts, date_order, "),
+        ("detect = 5\n" + MINIMAL, "detect", "must be a string"),
+        (MINIMAL.replace('"li"', '"li[[["'), "entries", "invalid selector 'li[[['"),
+        (MINIMAL.replace('"a::text"', '"//a[@"'), "fields.title", "invalid selector '//a[@'"),
+        (MINIMAL + "[page]\nnext = 'a:::nope'\n", "page.next", "invalid selector 'a:::nope'"),
+        (MINIMAL + "[page]\nprevious = 'a'\n", "page.previous", "unknown key (known: next, "),
+        (
+            MINIMAL + "[patterns]\ntitle = '(unclosed'\n",
+            "patterns.title",
+            "invalid regular expression: ",
+        ),
+        (
+            MINIMAL + "[patterns]\nviews = '\\\\d+'\n",
+            "patterns.views",
+            "names no field of this profile",
+        ),
+        ("date_order = 'ymd'\n" + MINIMAL, "date_order", "must be 'mdy' or 'dmy'"),
+        ("counts = 'views'\n" + MINIMAL, "counts", "must be a list of extra field names"),
+        ("counts = ['title']\n" + MINIMAL, "counts", "'title' is not an extra field"),
+        (
+            MINIMAL + "position = 'td::text'\n",
+            "fields.position",
+            "not a usable extra field name (a-z, 0-9, _)",
+        ),
+        (
+            MINIMAL.replace("[fields]", "[fields]\nentry_id = 'a::text'"),
+            "fields.entry_id",
+            "not a usable extra field name",
+        ),
+        # entries must select elements
+        (MINIMAL.replace('"li"', '"h2 a::text"'), "entries", "'h2 a::text' selects text, not"),
     ],
 )
-def test_broken_profiles_name_the_key(text: str, key: str) -> None:
+def test_broken_profiles_name_the_key_and_what_is_wrong(text: str, key: str, problem: str) -> None:
     with pytest.raises(ProfileError) as caught:
         parse_profile(text, "site.toml")
     message = str(caught.value)
-    assert message.startswith("profile site.toml:") and f"'{key}'" in message
+    assert message.startswith(f"profile site.toml: key '{key}': {problem}"), message
     assert "\n" not in message
 
 
@@ -217,3 +242,45 @@ def test_papermod_profile_cuts_the_footer() -> None:
     assert first["summary"].endswith("test-time compute.")  # the "..." is cut
     assert first["source"] == "A Blog"
     assert data.next_url == "https://blog.example/page/2/"
+
+
+PAGE_KEYS_WITH_PATTERNS = MINIMAL + """
+[page]
+time = "footer::text"
+total = "h1::text"
+next = "nav a::attr(href)"
+source = "header::text"
+[patterns]
+time = "captured (\\\\S+)"
+total = "(\\\\d+) posts"
+next = "(.*)#pager"
+source = "from (.*)"
+"""
+
+
+@pytest.mark.parametrize(
+    ("page_html", "time", "total", "next_url", "source", "unmatched"),
+    [
+        (
+            "<header>from Some Blog</header><h1>12 posts</h1><ul><li><a>One</a></li></ul>"
+            "<nav><a href='/p2#pager'>Older</a></nav><footer>captured 2025-10-15T12:00Z</footer>",
+            "2025-10-15T12:00Z", 12, "https://site.example/p2", "Some Blog", {},
+        ),
+        (
+            "<header>Some Blog</header><h1>posts</h1><ul><li><a>One</a></li></ul>"
+            "<nav><a href='/p2'>Older</a></nav><footer>a while ago</footer>",
+            None, None, None, "site.example", {"time": 1, "total": 1, "next": 1, "source": 1},
+        ),
+    ],
+    ids=["matched", "unmatched"],
+)  # fmt: skip
+def test_page_keys_go_through_their_patterns_and_misses_are_counted(
+    page_html, time, total, next_url, source, unmatched
+) -> None:
+    """Every [page] value is cut by its pattern like a field, and a value its pattern does
+    not match is counted under its own key (a crawl's stats and `profile check` show it)."""
+    profile = parse_profile(PAGE_KEYS_WITH_PATTERNS, "site.toml")
+    data = profile.extract(Selector(text=page_html), "https://site.example/list")
+    assert (data.time, data.total, data.next_url) == (time, total, next_url)
+    assert data.entries[0]["source"] == source
+    assert data.unmatched == unmatched
