@@ -38,6 +38,8 @@ def test_crawl_publishes_one_complete_snapshot(demo_crawl) -> None:
     [snapshot] = list_snapshots(data_dir)
     assert snapshot.status == "complete"
     assert "snapshot published: " + str(snapshot.path) in result.stderr
+    assert re.search(r"profile auto: demo matches http://127\.0\.0\.1:\d+/index\.html\n",
+                     result.stderr)  # which profile read which page  # fmt: skip
     assert (
         result.stdout.strip().splitlines()[-1]
         == f"snapshot complete: {snapshot.path.resolve()} (15 rows)"
@@ -195,6 +197,12 @@ def test_file_start_url_and_max_pages(crawl, tmp_path) -> None:
     assert snapshot.manifest["rows"] == 8
     assert snapshot.manifest["listings"][0]["stopped"].startswith("max_pages (1)")
     assert "announces 15 entries but 8 were extracted" in result.stderr
+    # What repeats this crawl, as archiver reparse and a reader of the manifest take it.
+    assert snapshot.manifest["arguments"] == {
+        "start_urls": [(DEMO / "index.html").as_uri()],
+        "profile": "auto",
+        "max_pages": 1,
+    }
 
 
 def test_feed_export_flag_writes_typed_files(crawl, tmp_path) -> None:

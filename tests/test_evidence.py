@@ -85,6 +85,7 @@ def records(snapshot) -> list[dict]:
                     "uri": record.rec_headers.get_header("WARC-Target-URI"),
                     "date": record.rec_headers.get_header("WARC-Date"),
                     "concurrent": record.rec_headers.get_header("WARC-Concurrent-To"),
+                    "ip": record.rec_headers.get_header("WARC-IP-Address"),
                     "status": record.http_headers.get_statuscode() if record.http_headers and record.rec_type == "response" else None,
                     "http": record.http_headers,
                     "payload": record.raw_stream.read(),
@@ -134,6 +135,8 @@ def test_every_response_is_kept_with_its_request(crawled) -> None:
         assert (response["type"], response["uri"], response["date"]) == (
             "response", request["uri"], request["date"],
         )  # fmt: skip
+    # The address each response came from, as WARC readers (pywb, warcio index) show it.
+    assert {r["ip"] for r in found if r["type"] == "response"} == {"127.0.0.1"}
 
 
 def test_bodies_are_stored_as_received_before_decompression(crawled) -> None:

@@ -21,7 +21,7 @@ import pytest
 
 import archiver
 from archiver.snapshots import list_snapshots
-from tests.conftest import ROOT, crawl_command, run_crawl
+from tests.conftest import ROOT, SEED_CAPTURE, crawl_command, run_crawl
 from tests.sites import Reply, ScriptedSite, listing_page
 
 RETRY = ["-s", "RETRY_TIMES=2", "-s", "ARCHIVER_BACKOFF_BASE=0.2", "-s", "DOWNLOAD_TIMEOUT=2"]
@@ -331,6 +331,30 @@ def loop_back_to_b(path: str, n: int) -> Reply:
         "/c": listing_page(3, 3, 3, next_href="/b"),
     }
     return ROBOTS_OK if path == "/robots.txt" else Reply(body=pages[path].encode())
+
+
+@pytest.mark.parametrize(
+    ("stated", "why"),
+    [("2999-01-01T00:00:00Z", "lies in the future"), ("2025-10-15 noon", "not a time")],
+)
+def test_a_time_the_page_states_that_cannot_be_used_gives_way_to_the_date_header(
+    site, tmp_path, stated: str, why: str
+) -> None:
+    """The demo format states its capture time; a page stating one that is in the future or
+    not a time is read against its Date header instead, and the crawl says so."""
+    footer = f'<footer class="capture">Captured <time datetime="{stated}">then</time></footer>'
+    page = listing_page(1, 1, 3).replace("</body>", footer + "</body>")
+    s = site(lambda path, n: ROBOTS_OK if path == "/robots.txt" else Reply(body=page.encode()))
+    result, snapshot = crawl_site(s, tmp_path)
+    assert result.returncode == 0 and snapshot.manifest["rows"] == 3, result.stderr[-2000:]
+    assert (
+        f"{s.url}: the time the page states ({stated!r}) is not a time with a zone, or lies "
+        "in the future; using its date header"
+    ) in result.stderr
+    assert snapshot.manifest["stats"]["archiver/page_time/stated/unusable"] == 1
+    assert snapshot.manifest["listings"][0]["page_time_sources"] == {"date_header": 1}
+    [page_time] = archiver.load(tmp_path)["page_time"].unique()
+    assert page_time == SEED_CAPTURE, why  # the Date header ScriptedSite sends
 
 
 def test_pagination_that_loops_back_to_a_middle_page_ends_and_says_so(site, tmp_path) -> None:

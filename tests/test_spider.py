@@ -11,7 +11,7 @@ from scrapy.utils.test import get_crawler
 
 from archiver.errors import ArchiverError
 from archiver.items import ListingEntry
-from archiver.spiders.listing import ListingSpider, parse_start_urls, same_site
+from archiver.spiders.listing import ListingSpider, describe, parse_start_urls, same_site
 from tests.conftest import DEMO, FIXTURES
 
 LISTING = "https://agg.example/latest?page=2"
@@ -157,9 +157,37 @@ def test_start_urls_argument() -> None:
         "https://b.example/x",
     ]
     assert parse_start_urls(str(DEMO / "index.html")) == [(DEMO / "index.html").as_uri()]
-    for bad in ("ftp://a.example/", "javascript:alert(1)", ",,"):
-        with pytest.raises(ArchiverError, match="start_urls"):
-            parse_start_urls(bad)
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ("ftp://a.example/", "start_urls: 'ftp://a.example/' is not an http, https or file URL"),
+        ("javascript:alert(1)", "start_urls: 'javascript:alert(1)' is not an http, https or"),
+        ("no/such/file.html", "start_urls: 'no/such/file.html' is not an http, https or file"),
+        (",,", "start_urls: no URL given"),
+        ([" ", ""], "start_urls: no URL given"),
+    ],
+)
+def test_bad_start_urls_say_which_and_why(bad, message: str) -> None:
+    with pytest.raises(ArchiverError) as caught:
+        parse_start_urls(bad)
+    assert str(caught.value).startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("error", "described"),
+    [
+        (ValueError("XPath error: Invalid type\nat line 3"), "ValueError: XPath error: Invalid type"),
+        (RuntimeError(), "RuntimeError"),  # no message: the kind alone, never "RuntimeError: "
+        (KeyError("title"), "KeyError: 'title'"),
+        (UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte"),
+         "UnicodeDecodeError: 'utf-8' codec can't decode byte 0xff in position 0: invalid start byte"),
+        (ArchiverError("  padded  "), "archiver.errors.ArchiverError: padded"),  # module named
+    ],
+)  # fmt: skip
+def test_a_failed_page_names_the_errors_kind_and_first_line(error, described: str) -> None:
+    assert describe(error) == described
 
 
 @pytest.mark.parametrize(
