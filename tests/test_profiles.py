@@ -244,7 +244,7 @@ def test_papermod_profile_cuts_the_footer() -> None:
     assert data.next_url == "https://blog.example/page/2/"
 
 
-PAGE_KEYS_WITH_PATTERNS = MINIMAL + """
+PAGE_KEYS_WITH_PATTERNS = """
 [page]
 time = "footer::text"
 total = "h1::text"
@@ -279,8 +279,20 @@ def test_page_keys_go_through_their_patterns_and_misses_are_counted(
 ) -> None:
     """Every [page] value is cut by its pattern like a field, and a value its pattern does
     not match is counted under its own key (a crawl's stats and `profile check` show it)."""
-    profile = parse_profile(PAGE_KEYS_WITH_PATTERNS, "site.toml")
+    profile = parse_profile(MINIMAL + PAGE_KEYS_WITH_PATTERNS, "site.toml")
     data = profile.extract(Selector(text=page_html), "https://site.example/list")
     assert (data.time, data.total, data.next_url) == (time, total, next_url)
     assert data.entries[0]["source"] == source
     assert data.unmatched == unmatched
+
+
+def test_detect_decides_which_pages_a_profile_claims() -> None:
+    """``detect`` lets a profile claim only its own format (``profile=auto`` tries each in
+    turn); without it, a page the entries selector finds anything on is claimed."""
+    strict = parse_profile("detect = 'ul.posts li'\n" + MINIMAL, "site.toml")
+    loose = parse_profile(MINIMAL, "site.toml")
+    ours = Selector(text="<ul class='posts'><li><a>A</a></li></ul>")
+    other = Selector(text="<ul class='menu'><li><a>Home</a></li></ul>")
+    nothing = Selector(text="<p>no list</p>")
+    assert [strict.matches(p) for p in (ours, other, nothing)] == [True, False, False]
+    assert [loose.matches(p) for p in (ours, other, nothing)] == [True, True, False]
