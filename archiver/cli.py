@@ -8,6 +8,7 @@ stderr and exit 2. Tables are for people; ``--json`` is for scripts.
 from __future__ import annotations
 
 import argparse
+import codecs
 import json
 import sys
 from collections.abc import Sequence
@@ -460,7 +461,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _speak_utf8_under_an_ascii_locale() -> None:
+    """cron and minimal containers run with LANG unset, and Python then writes ASCII: the
+    first title with a curly quote ended ``archiver history > file`` with a traceback.
+    Such a locale can show nothing else, so write UTF-8 there; other locales are kept."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = getattr(stream, "encoding", None)
+        if encoding and codecs.lookup(encoding).name == "ascii" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(encoding="utf-8")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _speak_utf8_under_an_ascii_locale()
     args = build_parser().parse_args(argv)
     try:
         return args.func(args, sys.stdout)

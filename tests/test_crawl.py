@@ -20,7 +20,18 @@ import pytest
 
 import archiver
 from archiver.snapshots import list_snapshots, verify_snapshot
-from tests.conftest import DEMO, FIXTURES, REALWORLD, ROOT, SEED_CAPTURE, SHARED, needs_realworld
+from tests.conftest import (
+    DEMO,
+    FIXTURES,
+    REALWORLD,
+    ROOT,
+    SEED_CAPTURE,
+    SHARED,
+    crawl_command,
+    module_command,
+    module_env,
+    needs_realworld,
+)
 from tests.sites import ScriptedSite, serve_files
 
 
@@ -288,3 +299,36 @@ def test_demo_reproduces_the_seed_listing_exactly(demo_crawl) -> None:
         )
     )
     assert len(seed) == 15 and crawled == seed
+
+
+PER_CAPTURE = ["snapshot_id", "fetched_at", "warc_record_id", "warc_filename"]
+ASCII_LOCALE = {"LC_ALL": "C", "LANG": "C", "PYTHONCOERCECLOCALE": "0", "PYTHONUTF8": "0"}
+
+
+def test_a_crawl_under_cron_s_bare_ascii_locale_archives_the_same_rows(serve, tmp_path) -> None:
+    """cron and some containers run jobs with LANG unset: Python then reads and writes
+    files as ASCII unless told otherwise. Profiles, pages, journal and snapshot are read
+    and written as UTF-8 whatever the locale, so the rows are those of any other crawl."""
+    site = serve(DEMO, date=SEED_CAPTURE)
+    snapshots = []
+    for name, extra in (("utf8", {}), ("ascii", ASCII_LOCALE)):
+        data_dir = tmp_path / name
+        result = subprocess.run(
+            crawl_command("-a", f"start_urls={site.url}index.html", "-s",
+                          f"JOBDIR={tmp_path / name / 'job'}", data_dir=data_dir),
+            cwd=ROOT, capture_output=True, timeout=120, check=False,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **extra},
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr[-3000:].decode("utf-8", "replace")
+        snapshots.append(archiver.load(data_dir).drop(columns=PER_CAPTURE))
+    plain, bare = snapshots
+    assert bare["summary"].str.contains("“thinking time”").any()  # not ASCII, kept as printed
+    pd.testing.assert_frame_equal(plain, bare)
+    # And reading it back in the same cron job: tables shorten long titles with "…".
+    for command in ("history", "published"):
+        shown = subprocess.run(
+            module_command("archiver.cli", command, "--data-dir", str(tmp_path / "ascii")),
+            capture_output=True, timeout=120, check=False, env={**module_env(), **ASCII_LOCALE},
+        )  # fmt: skip
+        assert shown.returncode == 0, shown.stderr.decode("utf-8", "replace")[-2000:]
+        assert "Semi-Supervised Learn…" in shown.stdout.decode("utf-8"), command
