@@ -58,6 +58,8 @@ def test_crawl_publishes_one_complete_snapshot(demo_crawl) -> None:
     assert not any((data_dir / ".staging").iterdir())  # nothing left half-written
     manifest = snapshot.manifest
     assert manifest["rows"] == 15 and manifest["pages_fetched"] == 2
+    started, finished = (datetime.fromisoformat(manifest[k]) for k in ("started_at", "finished_at"))
+    assert started <= finished <= datetime.now(UTC) and started.tzinfo is not None
     [listing] = manifest["listings"]
     assert (listing["announced"], listing["extracted"], listing["profile"]) == (15, 15, "demo")
     assert manifest["pages_failed"] == []
