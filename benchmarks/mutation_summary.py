@@ -16,6 +16,9 @@ pure functions); the summary gives its 95% Wilson interval::
 
     rm -rf mutants && mutmut run archiver.dates.x_parse_age__mutmut_1   # generates them all
     mutmut run $(python benchmarks/mutation_summary.py --uniform 300)
+
+``--only FILE`` restricts the table to the mutants FILE names, such as the sample kept in
+``benchmarks/mutation_sample.txt`` (run with ``benchmarks/mutmut_slowest_first.py``).
 """
 
 from __future__ import annotations
@@ -64,7 +67,17 @@ def main(root: Path = Path("mutants")) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sample", type=int, metavar="N", help="print mutant names to run")
     parser.add_argument("--uniform", type=int, metavar="N", help="print N of all mutants")
+    parser.add_argument(
+        "--only",
+        type=Path,
+        metavar="FILE",
+        help="count only the mutants FILE names (one a line, '#' comments), e.g. a sample",
+    )
     args = parser.parse_args()
+    only = None
+    if args.only is not None:
+        lines = args.only.read_text(encoding="utf-8").splitlines()
+        only = {line.strip() for line in lines if line.strip() and not line.startswith("#")}
     metas = sorted(root.glob("archiver/**/*.py.meta"))
     if not metas:
         sys.stderr.write("no mutmut results under mutants/: run `make mutate` first\n")
@@ -83,6 +96,8 @@ def main(root: Path = Path("mutants")) -> int:
     totals: Counter[str] = Counter()
     for meta in metas:
         codes = json.loads(meta.read_text())["exit_code_by_key"]
+        if only is not None:
+            codes = {name: code for name, code in codes.items() if name in only}
         counts = Counter(
             "killed"
             if c in KILLED
