@@ -13,7 +13,9 @@ decides nothing, and those names are printed for ``mutmut run`` (or
 
 The targeted files must pass without a mutant first; this checks that, and stops if not
 (``--trust-clean`` skips the check when ``mutmut run`` has just passed its clean run on the
-same code and tests).
+same code and tests). ``ARCHIVER_MUTATION_TESTS=a.py,b.py`` names the files for every mutant
+instead, for a second pass over the undecided ones (a shared-crawl mutant of the spider is
+killed only by tests/test_workers.py).
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ LIMIT = 600  # seconds for one mutant's targeted tests
 
 
 def targets(name: str) -> list[str]:
+    if os.environ.get("ARCHIVER_MUTATION_TESTS"):  # a second pass with other files
+        return os.environ["ARCHIVER_MUTATION_TESTS"].split(",")
     return next(files for module, files in TARGETS.items() if name.startswith(module + "."))
 
 

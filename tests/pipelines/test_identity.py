@@ -71,6 +71,10 @@ def test_a_url_w3lib_cannot_read_falls_back_to_source_and_title(url: str) -> Non
         ("https://www.blog.example/a%20b/?x=1", "blog.example/a%20b?x=1"),
         ("https://blog.example/EX/?a=1", "blog.example/EX?a=1"),
         ("https://blog.example/?a=1", "blog.example/?a=1"),
+        # Dot segments, alone or together, are resolved as a browser resolves them.
+        ("https://blog.example/2025/./post/", "blog.example/2025/post"),
+        ("https://blog.example/2025/x/../post", "blog.example/2025/post"),
+        ("https://blog.example/a/./b/../c", "blog.example/a/c"),
         # Not a post URL of the web: no key, so the id falls back to source and title.
         ("ftp://blog.example/p?x=1", None),
         ("mailto:someone@blog.example?subject=x", None),

@@ -51,6 +51,14 @@ def test_a_good_entry_is_normalised(crawler, capture_time) -> None:
     assert stats["archiver/text/source/cleaned"] == 1
 
 
+def test_a_summary_of_only_blanks_is_emptied_and_counted(crawler, capture_time) -> None:
+    item = run_pipelines(crawler, entry(capture_time, summary=" \u00a0\n\t "))
+    assert item.summary is None  # missing, as a summary the page does not have
+    stats = crawler.stats.get_stats()
+    assert stats["archiver/text/summary/emptied"] == 1
+    assert "archiver/text/summary/cleaned" not in stats
+
+
 def test_untitled_entry_is_dropped_and_counted(crawler, capture_time) -> None:
     with pytest.raises(DropItem, match="no title"):
         run_pipelines(crawler, entry(capture_time, title=" \n\x00 "))
