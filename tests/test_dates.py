@@ -105,8 +105,19 @@ def test_rejections_name_a_reason(text: str, reason: str) -> None:
 
 
 def test_naive_page_time_is_a_programming_error() -> None:
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="^page_time must be timezone-aware$"):
         parse_age("5 months ago", T.replace(tzinfo=None))
+
+
+def test_thirty_day_months_widen_an_interval_across_february() -> None:
+    """Two calendar months before 31 March is 31 January, 60 days is 30 January: the
+    interval takes the wider bound, as "a month ago" printed by either reckoning means."""
+    end_of_march = utc(2026, 3, 31, 12)
+    assert parse_age("a month ago", end_of_march) == (utc(2026, 1, 30, 12), utc(2026, 3, 1, 12))
+
+
+def test_an_age_is_not_now_because_the_text_also_says_now() -> None:
+    assert parse_age("posted 3 days ago, edited just now", T) == (T - 4 * D, T - 3 * D)
 
 
 @pytest.mark.parametrize(

@@ -120,6 +120,8 @@ def test_every_response_is_kept_with_its_request(crawled) -> None:
     snapshot, _, url = crawled
     found = records(snapshot)
     assert found[0]["type"] == "warcinfo"
+    # The file names the snapshot it belongs to, for a WARC read apart from its folder.
+    assert f"isPartOf: {snapshot.snapshot_id}".encode() in found[0]["payload"]
     responses = [
         (r["uri"].removeprefix(url), r["status"]) for r in found if r["type"] == "response"
     ]

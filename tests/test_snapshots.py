@@ -99,7 +99,9 @@ def test_row_count_mismatch_is_reported(tmp_path) -> None:
     manifest["rows"] = 2
     manifest_path.write_text(json.dumps(manifest))
     problems = verify_snapshot(list_snapshots(tmp_path)[0])
-    assert any("has 1 rows, manifest says 2" in p for p in problems)
+    # Each file is named, with what it holds: rows of the Parquet file, lines of the JSONL.
+    assert "snapshot s1: entries.parquet has 1 rows, manifest says 2" in problems
+    assert "snapshot s1: _meta/entries.jsonl has 1 lines, manifest says 2" in problems
 
 
 @pytest.mark.parametrize(
