@@ -105,7 +105,7 @@ def test_rejections_name_a_reason(text: str, reason: str) -> None:
 
 
 def test_naive_page_time_is_a_programming_error() -> None:
-    with pytest.raises(TypeError, match="^page_time must be timezone-aware$"):
+    with pytest.raises(TypeError, match=r"^page_time must be timezone-aware$"):
         parse_age("5 months ago", T.replace(tzinfo=None))
 
 
