@@ -265,7 +265,10 @@ def cmd_profile_list(args: argparse.Namespace, out: TextIO) -> int:
         rows = [{"name": p.name, "description": p.description, "path": p.path} for p in profiles]
         _out(out, json.dumps(rows, indent=2, ensure_ascii=False))
         return 0
-    width = max((len(p.name) for p in profiles), default=0)
+    if not profiles:  # profile=suggest
+        _out(out, "none fixed: each listing is read with a profile suggested from its first page")
+        return 0
+    width = max(len(p.name) for p in profiles)
     for profile in profiles:
         _out(out, f"{profile.name:<{width}}  {profile.description or '-'}  ({profile.path})")
     return 0

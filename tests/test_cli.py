@@ -175,6 +175,8 @@ def test_profile_list_names_and_describes_what_auto_tries(tmp_path, capsys) -> N
     mine.write_text(mine.read_text().replace('description = "My blog"\n', ""))
     assert main(["profile", "list", str(mine)]) == 0
     assert capsys.readouterr().out == f"mine  -  ({mine})\n"  # no description: said so
+    assert main(["profile", "list", "suggest"]) == 0
+    assert capsys.readouterr().out.startswith("none fixed: each listing is read with a profile")
     assert main(["profile", "list", "nope"]) == 2
     assert capsys.readouterr().err.startswith("archiver: profile 'nope': no such built-in")
 
