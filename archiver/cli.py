@@ -181,15 +181,18 @@ def cmd_report(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_prune(args: argparse.Namespace, out: TextIO) -> int:
     from archiver import prune
 
-    planned = prune.plan(args.data_dir, args.keep_last, args.keep_daily, args.keep_weekly)
+    planned = prune.plan(
+        args.data_dir, args.keep_last, args.keep_daily, args.keep_weekly, args.keep_failed
+    )
     verb = "would remove" if args.dry_run else "removing"
     for capture in planned.captures:
         ids = ", ".join(s.snapshot_id for s in capture.snapshots)
         when = capture.time.strftime("%Y-%m-%d %H:%M")
+        kind = "" if capture.kind == "usable" else f"  [{capture.kind}]"
         if capture.keep:
-            _out(out, f"keep    {ids}  {when}  ({'; '.join(capture.keep)})")
+            _out(out, f"keep    {ids}  {when}{kind}  ({'; '.join(capture.keep)})")
         else:
-            _out(out, f"{verb:<7} {ids}  {when}")
+            _out(out, f"{verb:<7} {ids}  {when}{kind}")
     for folder, kept in planned.staging:
         if kept:
             _out(out, f"keep    staging {folder.name}  ({kept})")
@@ -395,13 +398,23 @@ def build_parser() -> argparse.ArgumentParser:
         "prune",
         parents=[common],
         help="remove old snapshots safely (--keep-last/--keep-daily/--keep-weekly)",
-        description="Keep, for each listing, the snapshots any of the policies keeps, and "
-        "the newest always; remove the others, and staging folders that killed crawls left. "
-        "Never removes what a running crawl or reparse holds, nor a crawl a JOBDIR will resume.",
+        description="Keep, for each listing, the usable snapshots (complete or partial, with "
+        "rows) any of the policies keeps, and the newest usable one always; failed and empty "
+        "snapshots are not counted by the policies: the newest --keep-failed of them are kept. "
+        "Remove the others, and staging folders that killed crawls left. Never removes a "
+        "damaged snapshot, what a running crawl or reparse holds, nor a crawl a JOBDIR will "
+        "resume.",
     )
-    p.add_argument("--keep-last", type=int, default=0, metavar="N", help="the N newest")
+    p.add_argument("--keep-last", type=int, default=0, metavar="N", help="the N newest usable")
     p.add_argument("--keep-daily", type=int, default=0, metavar="N", help="one a day, N days")
     p.add_argument("--keep-weekly", type=int, default=0, metavar="N", help="one a week, N weeks")
+    p.add_argument(
+        "--keep-failed",
+        type=int,
+        default=1,
+        metavar="N",
+        help="failed or empty snapshots kept per listing, newest first (default 1)",
+    )
     p.add_argument("--dry-run", action="store_true", help="say what would go; remove nothing")
     p.set_defaults(func=cmd_prune)
 

@@ -1,16 +1,24 @@
 """``archiver prune``: remove old snapshots safely, as restic and borg forget old backups.
 
 Policies (combinable; a snapshot any of them keeps is kept), applied to each listing set
-(snapshots that crawled the same start URLs) on its own:
+(snapshots that crawled the same start URLs) on its own, and counting only *usable*
+snapshots (``complete`` or ``partial``, with at least one row):
 
-* ``--keep-last N``: the N newest snapshots;
-* ``--keep-daily N``: the newest snapshot of each of the last N days that have one;
+* ``--keep-last N``: the N newest usable snapshots;
+* ``--keep-daily N``: the newest usable snapshot of each of the last N days that have one;
 * ``--keep-weekly N``: the newest of each of the last N ISO weeks that have one.
 
-A capture and its readings (``archiver reparse``) go together, dated by the capture. What is
-never removed: the newest snapshot of each listing set; a snapshot a running process holds
-(``archiver reparse`` reading it); a staging folder a running crawl holds, or that a crawl
-with ``JOBDIR`` will resume. Staging folders that killed runs left behind are removed.
+Failed and empty snapshots (a bad setting, a DNS error, a site that was down) are never
+counted by those policies, so a run of failures cannot push good snapshots out: the newest
+``--keep-failed`` (1) of them per listing set are kept as the evidence of what went wrong,
+the older ones are removed. A capture and its readings (``archiver reparse``) go together,
+dated by the capture; the capture is usable when any of its readings is.
+
+What is never removed: the newest usable snapshot of each listing set; a damaged snapshot
+(its manifest unreadable: ``archiver verify`` says what is wrong, and a person decides); a
+snapshot a running process holds (``archiver reparse`` reading it); a staging folder a
+running crawl holds, or that a crawl with ``JOBDIR`` will resume. Staging folders that killed
+runs left behind are removed.
 
 A removal is atomic per snapshot: the folder is renamed out of ``snapshots/`` (into
 ``.trash/``) first, then deleted, so a crash never leaves a half-deleted snapshot visible;
@@ -54,6 +62,20 @@ class Capture:
     snapshots: list[SnapshotInfo] = field(default_factory=list)
     keep: list[str] = field(default_factory=list)  # why it is kept
 
+    @property
+    def usable(self) -> bool:
+        """Some reading of it holds rows and did not fail: what the policies count."""
+        return any(usable(info) for info in self.snapshots)
+
+    @property
+    def damaged(self) -> bool:
+        return any(info.status == "damaged" for info in self.snapshots)
+
+    @property
+    def kind(self) -> str:
+        """How the plan names it: ``usable``, ``failed`` (or empty), ``damaged``."""
+        return "damaged" if self.damaged else "usable" if self.usable else "failed"
+
 
 @dataclass
 class Plan:
@@ -63,6 +85,12 @@ class Plan:
     @property
     def removed(self) -> list[Capture]:
         return [c for c in self.captures if not c.keep]
+
+
+def usable(info: SnapshotInfo) -> bool:
+    """A snapshot an analyst can use: ``complete`` or ``partial`` with at least one row."""
+    rows = info.manifest.get("rows")
+    return info.status in ("complete", "partial") and isinstance(rows, int) and rows > 0
 
 
 def snapshot_time(info: SnapshotInfo) -> datetime:
@@ -118,11 +146,15 @@ def _resumable(folder: Path) -> str | None:
 
 
 def plan(
-    data_dir: str | Path, keep_last: int = 0, keep_daily: int = 0, keep_weekly: int = 0
+    data_dir: str | Path,
+    keep_last: int = 0,
+    keep_daily: int = 0,
+    keep_weekly: int = 0,
+    keep_failed: int = 1,
 ) -> Plan:
     if not (keep_last or keep_daily or keep_weekly):
         raise ArchiverError("prune needs a policy: --keep-last, --keep-daily or --keep-weekly")
-    if min(keep_last, keep_daily, keep_weekly) < 0:
+    if min(keep_last, keep_daily, keep_weekly, keep_failed) < 0:
         raise ArchiverError("prune: a --keep-* count cannot be negative")
     captures: dict[str, Capture] = {}
     for info in list_snapshots(data_dir):
@@ -138,20 +170,15 @@ def plan(
         groups.setdefault(capture.group, []).append(capture)
     for members in groups.values():
         members.sort(key=lambda c: (c.time, c.root), reverse=True)
-        members[0].keep.append("newest")
-        for capture in members[:keep_last]:
-            capture.keep.append(f"last {keep_last}")
-        for rule, key, count in (
-            ("daily", lambda c: c.time.date(), keep_daily),
-            ("weekly", lambda c: c.time.isocalendar()[:2], keep_weekly),
-        ):
-            seen: set = set()
-            for capture in members:
-                period = key(capture)
-                if period not in seen and len(seen) < count:
-                    seen.add(period)
-                    capture.keep.append(rule)
+        _keep_by_policy(
+            [c for c in members if c.kind == "usable"], keep_last, keep_daily, keep_weekly
+        )
+        failed = [c for c in members if c.kind == "failed"]
+        for capture in failed[:keep_failed]:
+            capture.keep.append(f"failed or empty: newest {keep_failed} kept (--keep-failed)")
         for capture in members:
+            if capture.kind == "damaged":
+                capture.keep.append("damaged: never pruned; see `archiver verify`")
             if not capture.keep and any(held(s.path, exclusive=True) for s in capture.snapshots):
                 capture.keep.append("in use by a running process")
     staging: list[tuple[Path, str | None]] = []
@@ -165,6 +192,27 @@ def plan(
             staging.append((folder, None))
     ordered = sorted(captures.values(), key=lambda c: (c.group, c.time))
     return Plan(ordered, staging)
+
+
+def _keep_by_policy(
+    members: list[Capture], keep_last: int, keep_daily: int, keep_weekly: int
+) -> None:
+    """Mark what the policies keep among one listing set's usable captures, newest first."""
+    if not members:
+        return
+    members[0].keep.append("newest usable")
+    for capture in members[:keep_last]:
+        capture.keep.append(f"last {keep_last}")
+    for rule, key, count in (
+        ("daily", lambda c: c.time.date(), keep_daily),
+        ("weekly", lambda c: c.time.isocalendar()[:2], keep_weekly),
+    ):
+        seen: set = set()
+        for capture in members:
+            period = key(capture)
+            if period not in seen and len(seen) < count:
+                seen.add(period)
+                capture.keep.append(rule)
 
 
 def _remove(folder: Path, trash: Path) -> None:

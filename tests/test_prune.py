@@ -87,7 +87,57 @@ def test_the_newest_is_never_removed(tmp_path) -> None:
     ids = daily(tmp_path, 3)
     planned = prune.plan(tmp_path, keep_daily=1)
     newest = next(c for c in planned.captures if c.keep)
-    assert [s.snapshot_id for s in newest.snapshots] == [ids[-1]] and "newest" in newest.keep
+    assert [s.snapshot_id for s in newest.snapshots] == [ids[-1]] and "newest usable" in newest.keep
+
+
+def failed_run(data_dir: Path, when: datetime, start_urls=SITE_A, name="f") -> str:
+    """What a failed start publishes: a 0-row ``failed`` snapshot."""
+    snapshot_id = f"{when:%Y%m%dT%H%M%S}Z-{name}"
+    publish(data_dir, snapshot_id, [], status="failed", start_urls=start_urls, started_at=when)
+    return snapshot_id
+
+
+def test_a_failed_run_never_pushes_good_snapshots_out(tmp_path) -> None:
+    """The new user's loss: one failed run, then --keep-last 1, removed every good one."""
+    good = daily(tmp_path, 11)
+    failed = failed_run(tmp_path, MONDAY + timedelta(days=12))
+    planned = prune.plan(tmp_path, keep_last=1)
+    assert kept(tmp_path, keep_last=1) == [good[-1], failed]
+    by_id = {c.root: c for c in planned.captures}
+    assert by_id[good[-1]].keep == ["newest usable", "last 1"]
+    assert by_id[failed].kind == "failed" and "--keep-failed" in by_id[failed].keep[0]
+
+
+def test_failures_are_kept_apart_and_only_the_newest_of_them(tmp_path) -> None:
+    good = daily(tmp_path, 3)
+    failures = [
+        failed_run(tmp_path, MONDAY + timedelta(days=5 + n), name=f"f{n}") for n in range(4)
+    ]
+    assert kept(tmp_path, keep_last=2) == [*good[1:], failures[-1]]
+    assert kept(tmp_path, keep_last=2, keep_failed=0) == good[1:]
+    assert kept(tmp_path, keep_last=2, keep_failed=2) == [*good[1:], *failures[-2:]]
+
+
+def test_an_empty_complete_snapshot_is_not_usable(tmp_path) -> None:
+    good = daily(tmp_path, 2)
+    empty = f"{MONDAY + timedelta(days=3):%Y%m%dT%H%M%S}Z-empty"
+    publish(tmp_path, empty, [], status="complete", start_urls=SITE_A)
+    assert kept(tmp_path, keep_last=1) == [good[-1], empty]  # kept as the newest failure
+
+
+def test_a_damaged_snapshot_is_never_pruned(tmp_path) -> None:
+    ids = daily(tmp_path, 3)
+    manifest = tmp_path / "snapshots" / f"snapshot_id={ids[0]}" / "_meta" / "manifest.json"
+    manifest.write_text("{ torn")
+    planned = prune.plan(tmp_path, keep_last=1)
+    damaged = next(c for c in planned.captures if c.root == ids[0])
+    assert damaged.kind == "damaged" and damaged.keep
+    assert kept(tmp_path, keep_last=1) == [ids[0], ids[2]]
+
+
+def test_a_listing_with_only_failures_keeps_its_newest_failure(tmp_path) -> None:
+    failures = [failed_run(tmp_path, MONDAY + timedelta(days=n), name=f"f{n}") for n in range(3)]
+    assert kept(tmp_path, keep_last=1) == [failures[-1]]
 
 
 def test_a_capture_and_its_readings_go_together(tmp_path) -> None:
@@ -186,6 +236,18 @@ def test_prune_for_real_and_the_archive_still_loads(tmp_path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "2 snapshot(s) and 0 staging folder(s) removed"
     assert archiver.load(tmp_path)["snapshot_id"].tolist() == ids[2:]
+
+
+def test_the_plan_says_which_snapshots_failed(tmp_path) -> None:
+    good = daily(tmp_path, 2)
+    failed = failed_run(tmp_path, MONDAY + timedelta(days=4))
+    result = run("--keep-last", "1", "--data-dir", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    [failed_line] = [line for line in lines if failed in line]
+    assert failed_line.startswith("keep ") and "[failed]" in failed_line
+    assert any(line.startswith("removing") and good[0] in line for line in lines)
+    assert [s.snapshot_id for s in list_snapshots(tmp_path)] == [good[1], failed]
 
 
 def test_bad_input_is_one_line(tmp_path) -> None:
