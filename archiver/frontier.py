@@ -12,7 +12,7 @@ Keys, under ``archiver:<crawl id>:``:
 ``failed``              pages that failed: url -> listing and reason
 ``listing:<url>``       per listing: pages, extracted rows, announced total, why it stopped
 ``next:<url>``, ``content:<url>``   pagination: who asked for a page, whose content a page has
-``snapshot``, ``started``, ``seeded``, ``seeded:done``, ``publisher``, ``done``
+``snapshot``, ``started``, ``seeded``, ``publisher``, ``done``
 ``host:<name>:next``, ``host:<name>:active``    the politeness gate every worker shares
 
 A request taken by a worker is leased to it; the lease ends when its page is committed or
@@ -125,12 +125,12 @@ for i = 1, #leases, 2 do
 end
 return moved
 """
-# The first worker to ask seeds; if it died before it finished seeding, the next one does.
+# Seeding is one step: the start requests go in, and the crawl is marked seeded, together
+# or not at all, by the first worker to ask; every other worker only takes from the frontier.
 _SEED = """
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
-local owner = redis.call('GET', KEYS[1])
-if owner and owner ~= ARGV[1] and redis.call('EXISTS', ARGV[2] .. owner) == 1 then return 0 end
-redis.call('SET', KEYS[1], ARGV[1])
+for i = 2, #ARGV do redis.call('LPUSH', KEYS[1], ARGV[i]) end
+redis.call('SET', KEYS[2], ARGV[1])
 return 1
 """
 # A page's rows count once: the first commit wins, and only it adds to the listing's counts.
@@ -246,18 +246,15 @@ class Frontier:
         """Stop the heartbeat: this worker's leases go back to the frontier at once."""
         self.redis.delete(self.key(f"worker:{self.worker}"))
 
-    def seed(self) -> bool:
-        """True for the one worker that puts the start URLs in (or, if it died before it
-        finished, for the next worker to ask)."""
-        keys = [self.key("seeded"), self.key("seeded:done")]
-        return bool(self._seed(keys=keys, args=[self.worker, self.key("worker:")]))
-
-    def seeded(self) -> None:
-        """Every start request is in the frontier."""
-        self.redis.set(self.key("seeded:done"), self.worker)
+    def seed(self, payloads: list[str]) -> bool:
+        """Put the start requests in and mark the crawl seeded, in one step; True for the
+        one worker that did. However the workers' starts interleave, each start URL enters
+        the frontier once."""
+        keys = [self.key("frontier"), self.key("seeded")]
+        return bool(self._seed(keys=keys, args=[self.worker, *payloads]))
 
     def is_seeded(self) -> bool:
-        return bool(self.redis.exists(self.key("seeded:done")))
+        return bool(self.redis.exists(self.key("seeded")))
 
     # --- requests -------------------------------------------------------------------------
 

@@ -105,6 +105,45 @@ def leave_unopened(crawler: Crawler, reason: str) -> str:
 # --- the frontier: scrapy-redis, with leases and JSON --------------------------------------
 
 
+def encode_request(request: Request, spider: Spider, stats: Any) -> str:
+    """A request as JSON for the shared frontier: what only this worker uses (its lease, its
+    gate, objects JSON cannot hold) is left out, counted."""
+    document = request.to_dict(spider=spider)
+    meta = {}
+    for name, value in document.get("meta", {}).items():
+        if name in LOCAL_META:
+            continue
+        try:
+            json_serializer.dumps(value)
+        except (TypeError, ValueError):  # a worker's own object: not for other workers
+            stats.inc_value(f"archiver/frontier/meta_dropped/{name}")
+            continue
+        meta[name] = value
+    document["meta"] = meta
+    # Header names are bytes: JSON objects take only text keys, so headers go as pairs.
+    document["headers"] = [
+        [name, value] for name, values in document.get("headers", {}).items() for value in values
+    ]
+    return json_serializer.dumps(document)
+
+
+def seed_frontier(crawler: Crawler, spider: Spider) -> bool:
+    """Put the start requests in the shared frontier unless a worker already did: one
+    atomic step in Redis, so each start URL is fetched once however the workers' starts
+    interleave (a worker never fetches start URLs itself; all take from the frontier).
+    True for the worker that seeded."""
+    frontier = shared_frontier(crawler)
+    if frontier.done() is not None or frontier.is_seeded():
+        return False
+    requests = spider.start_requests_shared()  # type: ignore[attr-defined]
+    payloads = [encode_request(request, spider, crawler.stats) for request in requests]
+    seeded = frontier.seed(payloads)
+    if seeded:
+        crawler.stats.inc_value("scheduler/enqueued/redis", len(payloads))
+        logger.info("crawl %s: seeded with %d start URL(s)", frontier.crawl_id, len(payloads))
+    return seeded
+
+
 class LeasedQueue(Base):
     """scrapy-redis's queue interface over ``Frontier``: a request taken is leased to this
     worker (its token rides in ``meta["archiver_lease"]``) until its page is committed or
@@ -120,25 +159,7 @@ class LeasedQueue(Base):
         return self.frontier.pending()[0]
 
     def _encode_request(self, request: Request) -> str:
-        document = request.to_dict(spider=self.spider)
-        meta = {}
-        for name, value in document.get("meta", {}).items():
-            if name in LOCAL_META:
-                continue
-            try:
-                self.serializer.dumps(value)
-            except (TypeError, ValueError):  # a worker's own object: not for other workers
-                self.stats.inc_value(f"archiver/frontier/meta_dropped/{name}")
-                continue
-            meta[name] = value
-        document["meta"] = meta
-        # Header names are bytes: JSON objects take only text keys, so headers go as pairs.
-        document["headers"] = [
-            [name, value]
-            for name, values in document.get("headers", {}).items()
-            for value in values
-        ]
-        return self.serializer.dumps(document)
+        return encode_request(request, self.spider, self.stats)
 
     def push(self, request: Request) -> None:
         lease = request.meta.get(LEASE_KEY)
@@ -434,12 +455,8 @@ class SharedSnapshotWriter(SnapshotWriter):
         if self.snapshot is None:
             return
         self.flush_commits()
-        if not self.frontier.is_seeded():
-            if self.frontier.seed():  # the seeding worker died before it finished
-                logger.warning("crawl %s: seeding again (its seeder died)", self.frontier.crawl_id)
-                for request in spider.start_requests_shared():  # type: ignore[attr-defined]
-                    self.crawler.engine.crawl(request)  # type: ignore[union-attr]
-                self.frontier.seeded()
+        if not self.frontier.is_seeded():  # the worker that would have seeded never did
+            seed_frontier(self.crawler, spider)
             raise DontCloseSpider
         waiting, leased = self.frontier.pending()
         if waiting or leased or self.pages or self.ready:
@@ -692,6 +709,8 @@ __all__ = [
     "SharedPolitenessMiddleware",
     "SharedScheduler",
     "SharedSnapshotWriter",
+    "encode_request",
+    "seed_frontier",
     "settle_parts",
     "shared_frontier",
 ]

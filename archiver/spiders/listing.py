@@ -212,10 +212,9 @@ class ListingSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[ListingEntry | scrapy.Request]:
         if self.shared is not None:  # one worker seeds the shared frontier; all take from it
-            if self.shared.done() is None and self.shared.seed():
-                for request in self.start_requests_shared():
-                    yield request
-                self.shared.seeded()
+            from archiver.workers import seed_frontier
+
+            seed_frontier(self.crawler, self)
             return
         frontier: dict[str, scrapy.Request | None] = {
             url: self._page_request(url, listing=url, page_no=1, offset=0)
@@ -235,8 +234,7 @@ class ListingSpider(scrapy.Spider):
                 yield request
 
     def start_requests_shared(self) -> list[scrapy.Request]:
-        """The first page of every listing (seeding a shared crawl, or seeding it again when
-        the worker seeding it died)."""
+        """The first page of every listing, to seed a shared crawl (``archiver.workers``)."""
         return [
             self._page_request(url, listing=url, page_no=1, offset=0) for url in self.start_urls
         ]
