@@ -6,6 +6,7 @@ snapshots; ``published`` narrows each entry's publication interval using every o
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from pathlib import Path
 
@@ -49,17 +50,40 @@ class _Damaged(Exception):
 
 
 def _read_checked(info: SnapshotInfo) -> pa.Table:
-    """A snapshot's Parquet rows, read with its page checksums verified and its footer
-    held against the manifest (row count, schema): damage is never read as data."""
+    """A snapshot's Parquet rows, read only if every byte is what the manifest promised.
+
+    Each file is read into memory once, its SHA-256 checked against the manifest, and the
+    table parsed from those same bytes: a flipped byte that Parquet's own page checksums
+    would miss (pyarrow writes none by default) still stops the load, and no second read can
+    differ from the one checked. The footer is held against the manifest too (row count,
+    schema), so a problem is described, not only detected.
+    """
     if info.status == "damaged":
         raise _Damaged("its manifest is unreadable")
-    paths = sorted(info.path.glob("entries*.parquet")) or [info.path / PARQUET_FILE]
-    try:  # a snapshot of many workers has a part each
-        tables = [pq.read_table(path, page_checksum_verification=True) for path in paths]
-        table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
-    except (OSError, pa.ArrowException) as exc:
-        first_line = (str(exc).strip() or "unreadable").splitlines()[0]
-        raise _Damaged(first_line) from exc
+    found = sorted(info.path.glob("entries*.parquet"))
+    paths = found or [info.path / PARQUET_FILE]
+    promised = info.manifest.get("files") or {}
+    listed = {name for name in promised if name.endswith(".parquet") and "/" not in name}
+    missing = sorted(listed - {path.name for path in found})
+    if missing:
+        raise _Damaged(f"{missing[0]} is missing")
+    tables = []
+    for path in paths:  # a snapshot of many workers has a part each
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise _Damaged(f"{path.name}: {exc.strerror or exc}") from exc
+        expected = promised.get(path.name, {}).get("sha256")
+        if promised and expected is None:
+            raise _Damaged(f"{path.name} is not in its manifest")
+        if expected is not None and hashlib.sha256(data).hexdigest() != expected:
+            raise _Damaged(f"{path.name} checksum does not match the manifest")
+        try:
+            tables.append(pq.read_table(pa.BufferReader(data), page_checksum_verification=True))
+        except (OSError, pa.ArrowException) as exc:
+            first_line = (str(exc).strip() or "unreadable").splitlines()[0]
+            raise _Damaged(f"{path.name}: {first_line}") from exc
+    table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
     rows = info.manifest.get("rows")
     if rows is not None and table.num_rows != rows:
         raise _Damaged(f"{table.num_rows} rows where the manifest says {rows}")
