@@ -135,7 +135,17 @@ class SnapshotWriter:
             )
 
     def _abandon(self, message: str) -> None:
-        """Log one line, count it, and remove the unpublished files (they may fill a disk)."""
+        """Log one line, count it, and remove the unpublished files (they may fill a disk),
+        unless a journal will resume them: then they are kept, and the line says how to
+        finish the snapshot."""
+        journal = getattr(getattr(self.crawler, "spider", None), "journal", None)
+        if self.snapshot is not None and journal is not None:
+            if self.snapshot.abandon_for_resume(journal.path):
+                message += (
+                    f"; its files are kept in {self.snapshot.path}: free the space and run "
+                    "the same crawl with the same JOBDIR to finish it"
+                )
+            self.snapshot = None
         logger.error("%s", message)
         self.crawler.stats.set_value("archiver/snapshot/error", message)
         self.crawler.stats.set_value("archiver/snapshot/status", "failed")

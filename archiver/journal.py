@@ -75,6 +75,38 @@ def read_records(path: Path) -> tuple[list[dict[str, Any]], int]:
     return records, good
 
 
+def replayable(
+    pages: list[dict[str, Any]], evidence: dict[str, set[str]] | None
+) -> tuple[list[dict[str, Any]], int]:
+    """The journal's pages a resumed crawl may replay, in journal order, and how many it
+    must fetch again instead.
+
+    Each listing's pages form a chain (page 1, 2, ...); a page journaled again (fetched
+    anew after an earlier resume) replaces the chain from that page on. With ``evidence``
+    (WARC file -> the response record ids it holds in the staging folder), a chain is cut
+    at its first page whose record is gone: that page and the rest of its listing are
+    fetched again, so no published row ever names a record the snapshot lacks. ``None``:
+    the crawl keeps no WARC, nothing to check.
+    """
+    chains: dict[str, list[dict[str, Any]]] = {}
+    for record in pages:
+        chain = chains.setdefault(record["listing"], [])
+        while chain and chain[-1]["page_no"] >= record["page_no"]:
+            chain.pop()
+        chain.append(record)
+    kept: set[int] = set()
+    refetch = 0
+    for chain in chains.values():
+        for index, record in enumerate(chain):
+            record_id = record.get("warc_record_id")
+            if evidence is not None and record_id is not None:
+                if record_id not in evidence.get(record.get("warc_filename") or "", set()):
+                    refetch += len(chain) - index
+                    break
+            kept.add(id(record))
+    return [record for record in pages if id(record) in kept], refetch
+
+
 class PageJournal:
     """The append-only, fsynced record of one crawl's pages, held open and locked."""
 

@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from archiver.snapshots import PENDING_FILE, publish_sealed
+from archiver.snapshots import PENDING_FILE, keep_for_resume, publish_sealed
 
 logger = logging.getLogger("archiver.snapshots")
 
@@ -63,9 +63,24 @@ def main(argv: list[str] | None = None) -> int:
     try:
         target = publish_sealed(folder, manifest)
     except OSError as exc:
-        logger.error("cannot publish snapshot %s: %s", manifest["snapshot_id"], exc)
+        journal = pending.get("journal")
+        if journal and Path(journal).exists():
+            # The journal will resume this snapshot: its WARC files are the evidence of the
+            # pages it names, and cannot be fetched again as they were. Keep them.
+            kept = keep_for_resume(folder, Path(journal))
+            logger.error(
+                "cannot publish snapshot %s: %s; %s",
+                manifest["snapshot_id"],
+                exc,
+                f"its files are kept in {folder}: free the space and run the same crawl with "
+                "the same JOBDIR to publish it"
+                if kept
+                else f"its files in {folder} could not be kept for resuming",
+            )
+        else:
+            logger.error("cannot publish snapshot %s: %s", manifest["snapshot_id"], exc)
+            shutil.rmtree(folder, ignore_errors=True)
         _tell_workers(pending, {"status": "failed", "error": str(exc)})
-        shutil.rmtree(folder, ignore_errors=True)
         return 1
     finally:
         stop_claim()

@@ -196,15 +196,34 @@ def publish_sealed(folder: Path, manifest: dict[str, Any]) -> Path:
 
 
 def publish_dir(folder: Path, target: Path, manifest: dict[str, Any]) -> Path:
-    """Write the manifest last, sync, and move ``folder`` to ``target`` in one rename."""
+    """Write the manifest last, sync, and move ``folder`` to ``target`` in one rename.
+
+    The resume note (``RESUME_FILE``) goes only after the rename: until the snapshot is
+    published, ``archiver prune`` must know that a journal will resume this folder, even if
+    the process dies in between."""
     (folder / PENDING_FILE).unlink(missing_ok=True)
-    (folder / RESUME_FILE).unlink(missing_ok=True)
     write_synced(folder / MANIFEST_FILE, manifest)
     _fsync_dir(folder / "_meta")
     _fsync_dir(folder)
     os.rename(folder, target)  # atomic on one filesystem; target never pre-exists
     _fsync_dir(target.parent)
+    (target / RESUME_FILE).unlink(missing_ok=True)  # not in the manifest: never checked
     return target
+
+
+def keep_for_resume(folder: Path, journal: Path) -> bool:
+    """After a publish failed (a full disk), leave a staging folder as a resumed crawl
+    wants it: the JSON Lines and WARC files kept, what publishing had begun to build (Parquet
+    files, manifest) removed, and the note that tells ``archiver prune`` a journal will
+    resume it. False when even that could not be written."""
+    for path in [*folder.glob("entries*.parquet"), folder / MANIFEST_FILE]:
+        path.unlink(missing_ok=True)
+    try:
+        (folder / RESUME_FILE).unlink(missing_ok=True)
+        write_synced(folder / RESUME_FILE, {"journal": str(journal)})
+    except OSError:
+        return False
+    return True
 
 
 def _link_evidence(source: Path, target: Path) -> None:
@@ -352,6 +371,18 @@ class StagedSnapshot:
             self._jsonl_file.close()
         shutil.rmtree(self.path, ignore_errors=True)
         self.release()
+
+    def abandon_for_resume(self, journal: Path) -> bool:
+        """Stop writing but keep what is staged (a journal will resume it: its WARC files
+        are evidence no refetch could give again); False when it could not be kept."""
+        if self.warc is not None:
+            self.warc.abort()  # the open file keeps its whole records; resume closes it
+        with contextlib.suppress(OSError):
+            self._jsonl_file.close()
+        try:
+            return keep_for_resume(self.path, journal)
+        finally:
+            self.release()
 
     def release(self) -> None:
         """Let go of the staging folder's lock (published, discarded, or handed on)."""

@@ -458,6 +458,22 @@ def index_responses(snapshot_dir: Path) -> dict[str, tuple[Path, int]]:
     return index
 
 
+def response_ids(snapshot_dir: Path) -> dict[str, set[str]]:
+    """WARC file (as rows name it, ``_warc/...``) -> the ids of its response and resource
+    records: what a resumed crawl checks its journal against. A file torn mid-record
+    counts the records before the tear."""
+    found: dict[str, set[str]] = {}
+    for path in files(snapshot_dir / WARC_FOLDER):
+        ids = found.setdefault(path.relative_to(snapshot_dir).as_posix(), set())
+        try:
+            for _, record in iter_records(path):
+                if record.rec_type in ("response", "resource"):
+                    ids.add(record.rec_headers.get_header("WARC-Record-ID"))
+        except (ArchiveLoadFailed, EOFError, OSError, zlib.error, ValueError):
+            continue
+    return found
+
+
 def verify_file(path: Path) -> tuple[list[str], dict[str, str]]:
     """Problems with one WARC file (unreadable, a block or payload digest that does not
     match), and the ids of its response and resource records with their types."""

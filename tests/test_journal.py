@@ -10,7 +10,7 @@ import pytest
 from scrapy.utils.test import get_crawler
 
 from archiver.errors import ArchiverError
-from archiver.journal import JOURNAL_FILE, JournalScheduler, PageJournal
+from archiver.journal import JOURNAL_FILE, JournalScheduler, PageJournal, replayable
 from archiver.spiders.listing import ListingSpider
 from tests.conftest import DEMO
 
@@ -199,3 +199,62 @@ def test_the_in_memory_scheduler_keeps_scrapys_debug_settings() -> None:
     assert scheduler.dqdir is None  # nothing of Scrapy's on disk, whatever JOBDIR says
     quiet = JournalScheduler.from_crawler(get_crawler(ListingSpider))
     assert quiet.df.debug is False and quiet.logunser is False
+
+
+def page(listing: str, page_no: int, record: str | None, warc: str = "_warc/a.warc.gz") -> dict:
+    return {"listing": listing, "page_no": page_no, "url": f"{listing}{page_no}",
+            "warc_record_id": record, "warc_filename": warc if record else None}  # fmt: skip
+
+
+A, B = "https://a.example/", "https://b.example/"
+
+
+@pytest.mark.parametrize(
+    ("pages", "evidence", "replayed", "refetch"),
+    [
+        # no WARC kept by the crawl: every page replays
+        ([page(A, 1, "r1"), page(A, 2, "r2")], None, [0, 1], 0),
+        # every record present
+        ([page(A, 1, "r1"), page(A, 2, "r2")], {"_warc/a.warc.gz": {"r1", "r2"}}, [0, 1], 0),
+        # page 2's record gone: page 2 and what follows it are fetched again
+        (
+            [page(A, 1, "r1"), page(A, 2, "r2"), page(A, 3, "r3")],
+            {"_warc/a.warc.gz": {"r1", "r3"}},
+            [0],
+            2,
+        ),
+        # the whole WARC folder gone
+        ([page(A, 1, "r1"), page(B, 1, "s1")], {}, [], 2),
+        # the record is in another file than the one the page names
+        ([page(A, 1, "r1")], {"_warc/b.warc.gz": {"r1"}}, [], 1),
+        # one listing's loss costs the other nothing
+        (
+            [page(A, 1, "r1"), page(B, 1, "s1"), page(B, 2, "s2")],
+            {"_warc/a.warc.gz": {"s1", "s2"}},
+            [1, 2],
+            1,
+        ),
+        # fetched anew after an earlier resume: the new records replace the chain
+        (
+            [page(A, 1, "r1"), page(A, 2, "r2"), page(A, 1, "n1"), page(A, 2, "n2")],
+            {"_warc/a.warc.gz": {"n1", "n2"}},
+            [2, 3],
+            0,
+        ),
+        # a page the crawl kept no record for (WARC off then) needs none
+        ([page(A, 1, None), page(A, 2, "r2")], {"_warc/a.warc.gz": {"r2"}}, [0, 1], 0),
+    ],
+    ids=[
+        "no-warc",
+        "all-present",
+        "middle-gone",
+        "folder-gone",
+        "other-file",
+        "listings-apart",
+        "refetched-before",
+        "no-record",
+    ],  # fmt: skip
+)
+def test_replayable_pages_are_those_whose_evidence_is_kept(pages, evidence, replayed, refetch):
+    kept, again = replayable(pages, evidence)
+    assert kept == [pages[i] for i in replayed] and again == refetch

@@ -14,7 +14,7 @@ import pytest
 
 import archiver
 from archiver.snapshots import list_snapshots, verify_snapshot
-from tests.conftest import ROOT, crawl_command, run_crawl
+from tests.conftest import ROOT, crawl_command, module_command, module_env, run_crawl
 from tests.sites import ScriptedSite, serve_files, write_listing
 
 PAGES, PER_PAGE = 8, 5
@@ -237,3 +237,92 @@ def test_a_jobdir_left_by_another_crawl_is_never_replayed(slow_site, tmp_path) -
     assert len(rows) == PAGES * PER_PAGE and rows["entry_id"].is_unique
     assert set(rows["listing_url"]) == {slow_site.url}
     assert rows["position"].tolist() == list(range(1, PAGES * PER_PAGE + 1))
+
+
+# --- Resume never publishes rows whose evidence is gone ------------------------------------
+
+PUBLISH_DISK_FULL = """\
+import resource, signal, sys
+if "archiver.publish" in sys.orig_argv:  # only the process that builds the Parquet files
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (2000, 2000))
+"""
+
+
+def test_a_publish_that_meets_a_full_disk_keeps_what_a_resume_needs(
+    slow_site, reference, tmp_path
+) -> None:
+    """The disk fills as the snapshot is published: the staging folder (WARC files too)
+    stays, prune leaves it alone, and once there is room the same crawl publishes it with
+    every row's record present."""
+    data_dir, jobdir = tmp_path / "data", tmp_path / "job"
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(PUBLISH_DISK_FULL)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(hooks), os.environ.get("PYTHONPATH")])),
+    }
+    command = crawl_command(
+        "-a", f"start_urls={slow_site.url}", "-s", f"JOBDIR={jobdir}", data_dir=data_dir
+    )
+    failed = subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert failed.returncode == 1, failed.stderr[-3000:]
+    [line] = [line for line in failed.stderr.splitlines() if "cannot publish snapshot" in line]
+    assert "File too large" in line and "run the same crawl with the same JOBDIR" in line
+    assert list_snapshots(data_dir) == []
+    [staging] = list((data_dir / ".staging").iterdir())
+    assert list((staging / "_warc").glob("*.warc.gz"))  # the evidence is still there
+    assert (jobdir / "archiver-journal.jsonl").exists()
+    pruned = subprocess.run(
+        [*module_command("archiver.cli", "prune"), "--keep-last", "1", "--data-dir", str(data_dir)],
+        env=module_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert pruned.returncode == 0 and "a crawl will resume it" in pruned.stdout, pruned.stdout
+    before = sum(n for path, n in slow_site.counts.items() if path != "/robots.txt")
+
+    result = run_crawl(
+        "-a", f"start_urls={slow_site.url}", "-s", f"JOBDIR={jobdir}", data_dir=data_dir
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    [snapshot] = list_snapshots(data_dir)
+    assert snapshot.snapshot_id == staging.name and snapshot.status == "complete"
+    assert verify_snapshot(snapshot) == []
+    assert archiver.load(data_dir)[COMPARED].reset_index(drop=True).equals(reference)
+    assert sum(n for path, n in slow_site.counts.items() if path != "/robots.txt") == before
+    assert not (snapshot.path / "_meta" / "resume.json").exists()
+
+
+def test_a_resume_whose_evidence_was_removed_fetches_those_pages_again(
+    slow_site, reference, tmp_path
+) -> None:
+    data_dir, jobdir = tmp_path / "data", tmp_path / "job"
+    process = start_crawl(slow_site.url, data_dir, jobdir)
+    deadline = time.monotonic() + 60
+    while journal_pages(jobdir) < 3 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+    journaled = journal_pages(jobdir)
+    assert journaled >= 3
+    for path in (data_dir / ".staging").glob("*/_warc/*"):
+        path.unlink()  # a full disk's clean-up, or a hand, took the WARC files
+    before = sum(n for path, n in slow_site.counts.items() if path != "/robots.txt")
+
+    result = run_crawl(
+        "-a", f"start_urls={slow_site.url}", "-s", f"JOBDIR={jobdir}", data_dir=data_dir
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"{journaled} journaled page(s) have no response record left" in result.stderr
+    [snapshot] = list_snapshots(data_dir)
+    assert verify_snapshot(snapshot) == []  # every row names a record the snapshot holds
+    assert archiver.load(data_dir)[COMPARED].reset_index(drop=True).equals(reference)
+    fetched = sum(n for path, n in slow_site.counts.items() if path != "/robots.txt") - before
+    assert fetched == PAGES  # every page again: none could be replayed
+    assert snapshot.manifest["stats"]["archiver/resume/page/evidence_missing"] == journaled

@@ -26,7 +26,7 @@ from twisted.python.failure import Failure
 from archiver.dates import iso_utc, page_time
 from archiver.errors import ArchiverError
 from archiver.items import ListingEntry
-from archiver.journal import PageJournal
+from archiver.journal import PageJournal, replayable
 from archiver.profiles import (
     CONTRACT_FIELDS,
     Profile,
@@ -36,6 +36,7 @@ from archiver.profiles import (
     resolve_profile,
 )
 from archiver.snapshots import check_snapshot_id, new_snapshot_id, snapshot_dir
+from archiver.warc import response_ids
 
 if TYPE_CHECKING:
     from archiver.frontier import Frontier
@@ -220,7 +221,7 @@ class ListingSpider(scrapy.Spider):
             url: self._page_request(url, listing=url, page_no=1, offset=0)
             for url in self.start_urls
         }
-        for record in self.journal.pages if self.journal else []:
+        for record in self._replayable():
             try:
                 entries, frontier[record["listing"]] = self._take(record)
             except Exception as exc:  # a replayed page is a page: never lost without a word
@@ -232,6 +233,29 @@ class ListingSpider(scrapy.Spider):
         for request in frontier.values():
             if request is not None:
                 yield request
+
+    def _replayable(self) -> list[dict[str, Any]]:
+        """The journal's pages to replay: those whose response records are still in the
+        staging folder's WARC files (a full disk or a hand may have removed them); the rest
+        are fetched again rather than published as rows that name no evidence."""
+        if self.journal is None or not self.resumed:
+            return self.journal.pages if self.journal else []
+        from archiver.extensions import SnapshotWriter
+
+        writer = SnapshotWriter.of(self.crawler)
+        staged = writer.snapshot if writer is not None else None
+        evidence = response_ids(staged.path) if staged is not None else None
+        pages, refetch = replayable(self.journal.pages, evidence)
+        if refetch:
+            self.crawler.stats.inc_value("archiver/resume/page/evidence_missing", refetch)
+            self.logger.warning(
+                "resuming snapshot %s: %d journaled page(s) have no response record left in "
+                "%s; fetching them again",
+                self.snapshot_id,
+                refetch,
+                staged.path if staged is not None else "the staging folder",
+            )
+        return pages
 
     def start_requests_shared(self) -> list[scrapy.Request]:
         """The first page of every listing, to seed a shared crawl (``archiver.workers``)."""
