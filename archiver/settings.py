@@ -35,6 +35,18 @@ ARCHIVER_BACKOFF_MAX = 30.0
 ARCHIVER_RETRY_AFTER_MAX = 120.0  # a server's Retry-After is obeyed up to this many seconds
 REDIRECT_MAX_TIMES = 5
 
+# --- Reach (archiver/reach.py): a listing's site is its start URL's scheme, host and port;
+# next links and redirects go nowhere else. Every address connected to is checked at connect
+# time by the resolver below: loopback, private, link-local and metadata addresses are
+# refused unless a start URL is at such an address itself (a local crawl). ---
+# More origins pagination and redirects may reach: "HOST" (http/https, default ports),
+# "HOST:PORT", "HOST:*" (any port), "SCHEME://HOST[:PORT]", "*.HOST" (its subdomains).
+ARCHIVER_ALLOWED_HOSTS: list[str] = []
+ARCHIVER_ALLOW_PRIVATE_ADDRESSES = False  # True: any address (a crawl of an intranet by name)
+TWISTED_DNS_RESOLVER = "archiver.resolver.GuardedResolver"
+# The resolver the guard asks (any Scrapy/Twisted resolver class; the guard checks its answers).
+ARCHIVER_DNS_RESOLVER = "scrapy.resolver.CachingThreadedResolver"
+
 DOWNLOADER_MIDDLEWARES = {
     # Before robots.txt, so an offsite redirect does not even fetch the other host's robots.
     "archiver.middlewares.siteguard.SiteGuardMiddleware": 50,

@@ -3,6 +3,8 @@ every answer a test can script (status, headers, delay, body), all on 127.0.0.1.
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -11,6 +13,11 @@ from email.utils import format_datetime
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.error import DNSLookupError
+from twisted.internet.interfaces import IResolverSimple
+from zope.interface import implementer
 
 from tests.conftest import SEED_CAPTURE
 
@@ -133,3 +140,40 @@ def serve_files(
         return Reply(body=file.read_bytes(), delay=delay)
 
     return route
+
+
+@implementer(IResolverSimple)
+class FakeDNS:
+    """A name server of the test's own, for the crawl process: ``-s ARCHIVER_DNS_RESOLVER=
+    tests.sites.FakeDNS -s 'FAKE_DNS={"listing.example": "127.0.0.1"}'``. A name it does not
+    hold does not exist (NXDOMAIN); nothing is asked of the machine's DNS."""
+
+    def __init__(self, names: dict[str, str]) -> None:
+        self.names = {name.lower(): address for name, address in names.items()}
+
+    @classmethod
+    def from_crawler(cls, crawler, reactor=None) -> FakeDNS:
+        return cls(crawler.settings.getdict("FAKE_DNS"))
+
+    def getHostByName(self, name: str, timeout=()) -> Deferred:
+        if name in self.names or _is_ip(name):
+            return succeed(self.names.get(name.lower(), name))
+        return fail(DNSLookupError(f"no such name: {name}"))
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def fake_dns(names: dict[str, str]) -> list[str]:
+    """The crawl arguments that make the crawl resolve ``names`` (and nothing else)."""
+    return [
+        "-s",
+        "ARCHIVER_DNS_RESOLVER=tests.sites.FakeDNS",
+        "-s",
+        f"FAKE_DNS={json.dumps(names)}",
+    ]

@@ -11,6 +11,7 @@ import itertools
 import json
 import re
 import resource
+import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -22,7 +23,7 @@ import pytest
 import archiver
 from archiver.snapshots import list_snapshots
 from tests.conftest import ROOT, SEED_CAPTURE, crawl_command, run_crawl
-from tests.sites import Reply, ScriptedSite, listing_page
+from tests.sites import Reply, ScriptedSite, fake_dns, listing_page
 
 RETRY = ["-s", "RETRY_TIMES=2", "-s", "ARCHIVER_BACKOFF_BASE=0.2", "-s", "DOWNLOAD_TIMEOUT=2"]
 ROBOTS_OK = Reply(body=b"User-agent: *\nAllow: /\n", headers={"Content-Type": "text/plain"})
@@ -208,25 +209,37 @@ def test_robots_txt_5xx_means_disallow(site, tmp_path, status: int) -> None:
 
 
 @pytest.mark.parametrize(
-    ("robots", "why"),
+    ("robots", "why", "page"),
     [
-        (Reply(429, b"slow down"), "answered HTTP 429"),
-        (Reply(reset=True), r"could not be fetched \(\w+Error\)"),  # Twisted's or Scrapy's
+        (Reply(429, b"slow down"), "answered HTTP 429", "answered HTTP 429; the site is"),
+        # Twisted's error or Scrapy's
+        (
+            Reply(reset=True),
+            r"could not be fetched \(\w+Error\)",
+            r"could not be fetched \(\w+Error\): \w+Error: ",
+        ),
     ],
-    ids=["429", "unreachable"],
+    ids=["429", "reset"],
 )
-def test_robots_txt_429_or_unreachable_means_disallow(site, tmp_path, robots, why) -> None:
+def test_robots_txt_429_or_unreachable_means_disallow(site, tmp_path, robots, why, page) -> None:
     s = site(two_pages(robots=robots))
     result, snapshot = crawl_site(s, tmp_path, "-s", "ARCHIVER_BACKOFF_BASE=0.05")
     assert result.returncode == 1, result.stderr[-2000:]
     assert snapshot.status == "failed" and snapshot.manifest["rows"] == 0
     assert s.requests_for("/") == 0 and s.requests_for("/page2.html") == 0
     assert snapshot.manifest["stats"]["archiver/robots/site/disallowed_unreachable"] == 1
-    assert "Forbidden by robots.txt" in snapshot.manifest["pages_failed"][0]["reason"]
     netloc = s.url.split("/")[2]
+    # The page says what happened to robots.txt: the site's rules never forbade it.
+    [failed] = snapshot.manifest["pages_failed"]
+    assert re.fullmatch(
+        rf"not fetched: robots.txt of {netloc} {page}.* treated as disallowed \(RFC 9309\)",
+        failed["reason"],
+    ), failed["reason"]
+    assert "Forbidden by robots.txt" not in result.stderr
     assert re.search(
         rf"robots.txt of {netloc} {why}: treating the site as disallowed\n", result.stderr
     )
+    assert "Traceback" not in result.stderr  # one line, not Scrapy's traceback
 
 
 def test_every_page_waiting_for_a_refused_robots_txt_is_released(site, tmp_path) -> None:
@@ -238,7 +251,7 @@ def test_every_page_waiting_for_a_refused_robots_txt_is_released(site, tmp_path)
     assert result.returncode == 1, result.stderr[-2000:]
     [snapshot] = list_snapshots(tmp_path)
     reasons = [f["reason"] for f in snapshot.manifest["pages_failed"]]
-    assert len(reasons) == 2 and all("Forbidden by robots.txt" in r for r in reasons)
+    assert len(reasons) == 2 and all("robots.txt of" in r and "HTTP 429" in r for r in reasons)
 
 
 def test_robots_txt_404_means_allowed(site, tmp_path) -> None:
@@ -311,6 +324,109 @@ def test_next_links_off_the_site_are_not_followed(site, tmp_path, href: str) -> 
     assert result.returncode == 0 and snapshot.manifest["rows"] == 3
     assert "leaves the site" in snapshot.manifest["listings"][0]["stopped"]
     assert snapshot.manifest["stats"]["archiver/follow/next/offsite"] == 1
+
+
+def internal_service(site) -> ScriptedSite:
+    """Another service on the same machine (another port of 127.0.0.1), with rows of its own."""
+    page = listing_page(1, 1, 2).replace("Post number", "Internal row").encode()
+    return site(lambda path, n: ROBOTS_OK if path == "/robots.txt" else Reply(body=page))
+
+
+def test_a_next_link_to_another_port_of_the_host_is_not_followed(site, tmp_path) -> None:
+    internal = internal_service(site)
+    page = listing_page(1, 2, 3, next_href=f"{internal.url}page2.html").encode()
+    s = site(lambda path, n: ROBOTS_OK if path == "/robots.txt" else Reply(body=page))
+    result, snapshot = crawl_site(s, tmp_path)
+    assert result.returncode == 0 and snapshot.manifest["rows"] == 3
+    assert internal.log == []  # not even its robots.txt
+    assert "leaves the site" in snapshot.manifest["listings"][0]["stopped"]
+    assert snapshot.manifest["stats"]["archiver/follow/next/offsite"] == 1
+
+
+def test_a_redirect_to_another_port_of_the_host_is_not_followed(site, tmp_path) -> None:
+    internal = internal_service(site)
+    s = site(two_pages(lambda n: Reply(302, b"", {"Location": f"{internal.url}rows"})))
+    result, snapshot = crawl_site(s, tmp_path)
+    assert result.returncode == 3 and snapshot.manifest["rows"] == 3
+    [failed] = snapshot.manifest["pages_failed"]
+    assert f"offsite: {internal.url}rows is not on the site of {s.url}" in failed["reason"]
+    assert internal.log == []
+    assert "Internal row" not in json.dumps(archiver.load(tmp_path)["title"].tolist())
+
+
+def test_allowed_hosts_widen_the_site_to_another_port(site, tmp_path) -> None:
+    internal = internal_service(site)
+    page = listing_page(1, 2, 3, next_href=f"{internal.url}page2.html").encode()
+    s = site(lambda path, n: ROBOTS_OK if path == "/robots.txt" else Reply(body=page))
+    netloc = internal.url.split("/")[2]
+    result, snapshot = crawl_site(s, tmp_path, "-s", f"ARCHIVER_ALLOWED_HOSTS={netloc}")
+    assert result.returncode == 0 and snapshot.manifest["rows"] == 5, result.stderr[-2000:]
+    assert internal.requests_for("/page2.html") == 1
+
+
+@pytest.mark.parametrize(
+    "setting", [[], ["-s", "ROBOTSTXT_OBEY=False"]], ids=["robots", "no-robots"]
+)
+def test_a_host_that_refuses_connections_says_so(tmp_path, setting) -> None:
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there now
+    url = f"http://127.0.0.1:{port}/"
+    result = run_crawl("-a", f"start_urls={url}", *RETRY, *setting, data_dir=tmp_path)
+    assert result.returncode == 1, result.stderr[-2000:]
+    [snapshot] = list_snapshots(tmp_path)
+    [failed] = snapshot.manifest["pages_failed"]
+    said = f"cannot reach 127.0.0.1:{port}: connection refused"
+    if setting:
+        assert failed["reason"] == said
+    else:
+        assert failed["reason"] == f"{said} (while fetching robots.txt)"
+    assert f"ERROR: {url}: {failed['reason']}\n" in result.stderr
+    assert "Forbidden by robots.txt" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_name_that_does_not_exist_says_dns_lookup_failed(site, tmp_path) -> None:
+    result = run_crawl(
+        "-a", "start_urls=http://gone.example/", *RETRY, *fake_dns({}), data_dir=tmp_path
+    )
+    assert result.returncode == 1, result.stderr[-2000:]
+    [snapshot] = list_snapshots(tmp_path)
+    [failed] = snapshot.manifest["pages_failed"]
+    assert (
+        failed["reason"]
+        == "cannot reach gone.example: DNS lookup failed (while fetching robots.txt)"
+    )
+    assert "Forbidden by robots.txt" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_public_name_resolving_to_a_loopback_address_is_refused(site, tmp_path) -> None:
+    """DNS rebinding: the name looks public, its address is this machine. The crawl's own
+    resolver (tests.sites.FakeDNS) answers 127.0.0.1; the guard refuses the address it
+    would connect to, so the server sees nothing."""
+    s = site(two_pages())
+    port = s.httpd.server_address[1]
+    url = f"http://listing.example:{port}/"
+    dns = fake_dns({"listing.example": "127.0.0.1"})
+    result = run_crawl("-a", f"start_urls={url}", *RETRY, *dns, data_dir=tmp_path / "refused")
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert s.log == []
+    [snapshot] = list_snapshots(tmp_path / "refused")
+    [failed] = snapshot.manifest["pages_failed"]
+    assert failed["reason"].startswith(
+        f"cannot reach listing.example:{port}: 127.0.0.1 is a loopback address, which this "
+        "crawl may not connect to (set ARCHIVER_ALLOW_PRIVATE_ADDRESSES=True to allow it)"
+    )
+    assert (
+        "WARNING: not connecting to listing.example: 127.0.0.1 is a loopback address\n"
+        in result.stderr
+    )
+    # The same crawl, allowed: the name does lead to the server, so the guard was what refused.
+    allowed = ["-s", "ARCHIVER_ALLOW_PRIVATE_ADDRESSES=True"]
+    result = run_crawl("-a", f"start_urls={url}", *RETRY, *dns, *allowed, data_dir=tmp_path / "ok")
+    assert result.returncode == 0, result.stderr[-2000:]
+    [snapshot] = list_snapshots(tmp_path / "ok")
+    assert snapshot.manifest["rows"] == 6 and s.requests_for("/page2.html") == 1
 
 
 def test_pagination_loop_a_b_a_ends(site, tmp_path) -> None:

@@ -134,7 +134,9 @@ def test_binary_response_is_a_failed_page() -> None:
     ("start", "target", "allowed"),
     [
         ("https://a.example/", "https://a.example/page/2", True),
-        ("https://a.example/", "http://a.example/page/2", True),
+        ("https://a.example/", "http://a.example/page/2", False),  # never down to http
+        ("http://a.example/", "https://a.example/page/2", True),  # the site's own upgrade
+        ("http://a.example:8001/", "http://a.example:8002/page/2", False),  # another service
         ("https://a.example/", "https://b.example/page/2", False),
         ("https://a.example/", "ftp://a.example/page/2", False),
         ("https://a.example/", "file:///etc/passwd", False),

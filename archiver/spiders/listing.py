@@ -7,9 +7,10 @@ writer's (``archiver.snapshots``).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +36,8 @@ from archiver.profiles import (
     load_profile_file,
     resolve_profile,
 )
+from archiver.reach import HostPattern, parse_allowed_hosts, reach_failure, same_origin
+from archiver.resolver import GuardedResolver, NotFetched
 from archiver.snapshots import check_snapshot_id, new_snapshot_id, snapshot_dir
 from archiver.warc import response_ids
 
@@ -93,16 +96,18 @@ def parse_start_urls(value: str | list[str] | None) -> list[str]:
     return urls
 
 
-def same_site(start_url: str, url: str) -> bool:
-    """Pagination stays on the start URL's host over http(s); from a local file, it stays in
-    that file's folder (a page cannot lead the crawl to read ``/etc/passwd``)."""
+def same_site(start_url: str, url: str, allowed: Iterable[HostPattern] = ()) -> bool:
+    """Pagination stays on the start URL's origin (scheme, host and port: another port of
+    the same host is another service) over http(s), unless ``allowed``
+    (``ARCHIVER_ALLOWED_HOSTS``) widens it; from a local file, it stays in that file's
+    folder (a page cannot lead the crawl to read ``/etc/passwd``)."""
     start, target = urlsplit(start_url), urlsplit(url)
     if start.scheme == "file":
         if target.scheme != "file" or target.netloc not in ("", "localhost"):
             return False
         folder = Path(unquote(start.path)).resolve().parent
         return Path(unquote(target.path)).resolve().is_relative_to(folder)
-    return target.scheme in ("http", "https") and target.hostname == start.hostname
+    return same_origin(start_url, url, allowed)
 
 
 class ListingSpider(scrapy.Spider):
@@ -492,7 +497,7 @@ class ListingSpider(scrapy.Spider):
             state.stopped = f"max_pages ({limit}) reached at {record['url']}"
             self.crawler.stats.inc_value("archiver/follow/next/max_pages")
             return None
-        if not same_site(state.start_url, next_url):
+        if not same_site(state.start_url, next_url, self.allowed_hosts):
             state.stopped = f"next link leaves the site: {next_url}"
             self.crawler.stats.inc_value("archiver/follow/next/offsite")
             self.logger.warning(
@@ -519,6 +524,12 @@ class ListingSpider(scrapy.Spider):
             offset=offset,
             profile=record["profile"],
         )
+
+    @functools.cached_property
+    def allowed_hosts(self) -> tuple[HostPattern, ...]:
+        """``ARCHIVER_ALLOWED_HOSTS``: origins beyond the start URLs' own that pagination may
+        reach (the site guard checks redirects against the same)."""
+        return parse_allowed_hosts(self.settings.getlist("ARCHIVER_ALLOWED_HOSTS"))
 
     def _fail(self, state: ListingState, url: str, reason: str, lease: str | None = None) -> None:
         state.failed.append({"url": url, "reason": reason})
@@ -560,6 +571,17 @@ class ListingSpider(scrapy.Spider):
         request = failure.request  # type: ignore[attr-defined]
         state = self.listings[request.meta["listing"]]
         value = failure.value
+        lease = request.meta.get("archiver_lease")  # a shared crawl: this request is done
+        # A host that could not be reached says what happened (refused, no such name, an
+        # address the crawl may not connect to), not an exception's name.
+        unreachable = (
+            str(value)
+            if isinstance(value, NotFetched)
+            else reach_failure(value, request.url, GuardedResolver.refused)
+        )
+        if unreachable is not None:
+            self._fail(state, request.url, unreachable, lease)
+            return
         response = getattr(value, "response", None)
         if response is None:
             reason = failure.getErrorMessage()
@@ -569,5 +591,4 @@ class ListingSpider(scrapy.Spider):
             reason = f"HTTP {response.status}: redirect to {location} not followed"
         else:
             reason = f"HTTP {response.status}"
-        lease = request.meta.get("archiver_lease")  # a shared crawl: this request is done
         self._fail(state, request.url, f"{type(value).__name__}: {reason}", lease)
