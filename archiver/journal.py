@@ -99,10 +99,10 @@ def replayable(
     for chain in chains.values():
         for index, record in enumerate(chain):
             record_id = record.get("warc_record_id")
-            if evidence is not None and record_id is not None:
-                if record_id not in evidence.get(record.get("warc_filename") or "", set()):
-                    refetch += len(chain) - index
-                    break
+            held = evidence is None or record_id is None
+            if not held and record_id not in evidence.get(record.get("warc_filename") or "", set()):
+                refetch += len(chain) - index
+                break
             kept.add(id(record))
     return [record for record in pages if id(record) in kept], refetch
 

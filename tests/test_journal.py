@@ -253,7 +253,7 @@ A, B = "https://a.example/", "https://b.example/"
         "listings-apart",
         "refetched-before",
         "no-record",
-    ],  # fmt: skip
+    ],
 )
 def test_replayable_pages_are_those_whose_evidence_is_kept(pages, evidence, replayed, refetch):
     kept, again = replayable(pages, evidence)
