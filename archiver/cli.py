@@ -209,7 +209,7 @@ def cmd_prune(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
-    snapshots = list_snapshots(args.data_dir)
+    snapshots = list_snapshots(args.data_dir, superseded=True)
     progress = Progress("verifying", len(snapshots))
     problems = []
     for number, snapshot in enumerate(snapshots, start=1):

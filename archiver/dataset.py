@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 
 from archiver.errors import ArchiverError
 from archiver.items import SCHEMA
-from archiver.snapshots import PARQUET_FILE, SnapshotInfo, list_snapshots, root_id
+from archiver.snapshots import PARQUET_FILE, SnapshotInfo, current_readings, list_snapshots
 
 _PANDAS_TYPES = {pa.int64(): pd.Int64Dtype(), pa.int32(): pd.Int32Dtype()}
 
@@ -29,19 +29,19 @@ def _select(
     data_dir: str | Path, snapshot: str | None, readings: str = "latest"
 ) -> list[SnapshotInfo]:
     """The snapshots a load reads. A snapshot re-read by ``archiver reparse`` is one capture
-    read twice: with ``readings="latest"`` only its newest reading is taken, so no entry is
-    counted twice; ``"all"`` takes every snapshot."""
+    read twice: with ``readings="latest"`` only its current reading is taken (the newest
+    usable one), so no entry is counted twice; ``"all"`` takes every snapshot, the
+    superseded readings too."""
     if readings not in ("latest", "all"):
         raise ArchiverError(f"readings={readings!r}: 'latest' or 'all'")
-    snapshots = list_snapshots(data_dir)
+    snapshots = list_snapshots(data_dir, superseded=True)
     if snapshot is not None:
         chosen = [s for s in snapshots if s.snapshot_id == snapshot]
         if not chosen:
             raise ArchiverError(f"snapshot {snapshot!r} not found under {data_dir}")
         return chosen
     if readings == "latest":
-        newest = {root_id(s.snapshot_id): s for s in snapshots}  # ids sort in time order
-        snapshots = [s for s in snapshots if newest[root_id(s.snapshot_id)] is s]
+        return current_readings(snapshots)
     return snapshots
 
 

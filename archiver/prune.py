@@ -47,6 +47,7 @@ from archiver.snapshots import (
     SnapshotInfo,
     list_snapshots,
     root_id,
+    settle_readings,
 )
 
 TRASH = ".trash"
@@ -65,7 +66,7 @@ class Capture:
     @property
     def usable(self) -> bool:
         """Some reading of it holds rows and did not fail: what the policies count."""
-        return any(usable(info) for info in self.snapshots)
+        return any(info.usable for info in self.snapshots)
 
     @property
     def damaged(self) -> bool:
@@ -85,12 +86,6 @@ class Plan:
     @property
     def removed(self) -> list[Capture]:
         return [c for c in self.captures if not c.keep]
-
-
-def usable(info: SnapshotInfo) -> bool:
-    """A snapshot an analyst can use: ``complete`` or ``partial`` with at least one row."""
-    rows = info.manifest.get("rows")
-    return info.status in ("complete", "partial") and isinstance(rows, int) and rows > 0
 
 
 def snapshot_time(info: SnapshotInfo) -> datetime:
@@ -157,7 +152,7 @@ def plan(
     if min(keep_last, keep_daily, keep_weekly, keep_failed) < 0:
         raise ArchiverError("prune: a --keep-* count cannot be negative")
     captures: dict[str, Capture] = {}
-    for info in list_snapshots(data_dir):
+    for info in list_snapshots(data_dir, superseded=True):
         root = root_id(info.snapshot_id)
         if root not in captures:
             group = tuple(sorted(info.manifest.get("start_urls", []))) or ("(unknown)",)
@@ -244,6 +239,7 @@ def execute(data_dir: str | Path, pruned: Plan, progress: Callable[[int, int], N
     for folder, kept in pruned.staging:
         if kept is None and not held(folder):
             _remove(folder, trash)
+    settle_readings(data_dir)  # archives from before superseded/ existed, or a crashed reparse
     return removed
 
 

@@ -6,9 +6,12 @@ captured. With the profile the crawl used (stored in the snapshot), the rows com
 equal; with a better profile, what the first reading missed is recovered.
 
 A derived snapshot is named after the capture it re-reads: ``<original id>.<new id>``, so it
-sorts right after its original, and ``archiver.load`` takes the latest reading of each
-capture (``readings="latest"``). Its manifest says ``"derived_from"``, and its WARC files are
-the original's, hard-linked: the evidence is shared, not copied.
+sorts right after its original, and ``archiver.load`` takes the latest usable reading of
+each capture (``readings="latest"``). Once it is published, the reading it replaces moves
+from ``snapshots/`` to ``superseded/`` (``snapshots.settle_readings``), so that a reader of
+the folder (pandas, DuckDB, polars) counts no row twice either. Its manifest says
+``"derived_from"``, and its WARC files are the original's, hard-linked: the evidence is
+shared, not copied.
 """
 
 from __future__ import annotations
@@ -27,7 +30,13 @@ from scrapy.utils.reactor import install_reactor
 from archiver import settings as project_settings
 from archiver.errors import ArchiverError
 from archiver.prune import holding
-from archiver.snapshots import SnapshotInfo, list_snapshots, new_snapshot_id, root_id
+from archiver.snapshots import (
+    SnapshotInfo,
+    list_snapshots,
+    new_snapshot_id,
+    root_id,
+    settle_readings,
+)
 from archiver.spiders.listing import ListingSpider
 from archiver.warc import WARC_FOLDER
 
@@ -95,7 +104,7 @@ def select(
 ) -> list[SnapshotInfo]:
     """The snapshots to re-read: one by id, or every original (not derived) snapshot,
     optionally only those that crawled ``listing``."""
-    snapshots = list_snapshots(data_dir)
+    snapshots = list_snapshots(data_dir, superseded=True)
     if snapshot_id is not None:
         chosen = [s for s in snapshots if s.snapshot_id == snapshot_id]
         if not chosen:
@@ -132,6 +141,9 @@ def run(jobs: list[Job], progress: Callable[[int, Job], None]) -> list[Job]:
             except Exception as exc:  # a crawl that cannot start: say so, go on
                 job.result = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
             else:
+                # The new reading takes its capture's place in snapshots/; the one it
+                # replaces moves to superseded/ (a failed reading replaces nothing).
+                settle_readings(job.settings["ARCHIVER_DATA_DIR"])
                 stats = crawler.stats.get_stats() if crawler.stats else {}
                 job.result = {
                     "status": stats.get("archiver/snapshot/status", "failed"),

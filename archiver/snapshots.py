@@ -44,6 +44,9 @@ logger = logging.getLogger(__name__)
 
 MANIFEST_FORMAT = 1
 SNAPSHOTS = "snapshots"
+# Earlier readings of a capture, moved here when `archiver reparse` reads it again (see
+# settle_readings): outside snapshots/, so that a reader of that folder counts no row twice.
+SUPERSEDED = "superseded"
 STAGING = ".staging"
 PARTITION = "snapshot_id="
 PARQUET_FILE = "entries.parquet"
@@ -256,11 +259,19 @@ class SnapshotInfo:
     def status(self) -> str:
         return str(self.manifest.get("status", "unknown"))
 
+    @property
+    def usable(self) -> bool:
+        """Rows an analyst can use: ``complete`` or ``partial`` with at least one row."""
+        rows = self.manifest.get("rows")
+        return self.status in ("complete", "partial") and isinstance(rows, int) and rows > 0
 
-def list_snapshots(data_dir: str | Path) -> list[SnapshotInfo]:
-    """Published snapshots in time order. A directory without a readable manifest is listed
-    with status ``damaged`` rather than hidden."""
-    root = Path(data_dir) / SNAPSHOTS
+    @property
+    def superseded(self) -> bool:
+        """An earlier reading of a capture that ``archiver reparse`` read again."""
+        return self.path.parent.name == SUPERSEDED
+
+
+def _listed(root: Path) -> list[SnapshotInfo]:
     if not root.is_dir():
         return []
     found = []
@@ -272,6 +283,67 @@ def list_snapshots(data_dir: str | Path) -> list[SnapshotInfo]:
             manifest = {"snapshot_id": snapshot_id, "status": "damaged", "error": str(exc)}
         found.append(SnapshotInfo(snapshot_id, path, manifest))
     return found
+
+
+def list_snapshots(data_dir: str | Path, *, superseded: bool = False) -> list[SnapshotInfo]:
+    """Published snapshots in time order. A directory without a readable manifest is listed
+    with status ``damaged`` rather than hidden. ``superseded``: the earlier readings that
+    ``archiver reparse`` moved out of ``snapshots/`` too (``verify``, ``prune`` and
+    ``load(readings="all")`` see every snapshot; a reader of the folder sees one reading
+    per capture)."""
+    found = _listed(Path(data_dir) / SNAPSHOTS)
+    if superseded:
+        found = sorted([*found, *_listed(Path(data_dir) / SUPERSEDED)], key=lambda s: s.snapshot_id)
+    return found
+
+
+def current_readings(snapshots: list[SnapshotInfo]) -> list[SnapshotInfo]:
+    """Each capture's current reading, in time order: its newest usable reading (a reparse
+    that failed never hides the rows of the reading before it), else its newest."""
+    chosen: dict[str, SnapshotInfo] = {}
+    for info in sorted(snapshots, key=lambda s: s.snapshot_id):  # ids sort in time order
+        root = root_id(info.snapshot_id)
+        if root not in chosen or info.usable or not chosen[root].usable:
+            chosen[root] = info
+    return sorted(chosen.values(), key=lambda s: s.snapshot_id)
+
+
+def _in_use(folder: Path) -> bool:
+    """A running process reads or writes ``folder`` (``archiver reparse`` holds its source)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def settle_readings(data_dir: str | Path) -> list[str]:
+    """Move every reading that is not its capture's current one out of ``snapshots/``
+    into ``superseded/`` (one rename each, nothing rewritten), and a superseded reading
+    that is current again back: so that pandas, pyarrow, DuckDB and polars, reading the
+    folder, see the rows ``archiver.load()`` returns. Returns the ids moved."""
+    everything = list_snapshots(data_dir, superseded=True)
+    current = {info.snapshot_id for info in current_readings(everything)}
+    moved = []
+    for info in everything:
+        home = SNAPSHOTS if info.snapshot_id in current else SUPERSEDED
+        if info.path.parent.name == home or _in_use(info.path):
+            continue
+        target = Path(data_dir) / home / info.path.name
+        target.parent.mkdir(exist_ok=True)
+        os.rename(info.path, target)  # never replaces: ids are unique
+        _fsync_dir(target.parent)
+        _fsync_dir(info.path.parent)
+        moved.append(info.snapshot_id)
+    if moved:
+        logger.info("readings settled: %s", ", ".join(moved))
+    return moved
 
 
 def snapshot_status(close_reason: str, failed: int, rows: int, pages: int) -> str:

@@ -20,7 +20,7 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 import archiver
-from archiver.snapshots import list_snapshots, verify_snapshot
+from archiver.snapshots import SnapshotInfo, list_snapshots, verify_snapshot
 from archiver.warc import parse_warc_date
 from tests.conftest import ROOT, module_command, module_env, run_crawl
 from tests.sites import Reply, ScriptedSite, listing_page
@@ -91,6 +91,18 @@ def records(snapshot) -> list[dict]:
                     "payload": record.raw_stream.read(),
                 })  # fmt: skip
     return out
+
+
+def located(crawled) -> SnapshotInfo:
+    """The crawled snapshot where it is now: a reparse in an earlier test moves the reading
+    it replaces from snapshots/ to superseded/."""
+    original, data_dir, _ = crawled
+    [found] = [
+        s
+        for s in list_snapshots(data_dir, superseded=True)
+        if s.snapshot_id == original.snapshot_id
+    ]
+    return found
 
 
 def reparse(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
@@ -195,6 +207,66 @@ def test_reparse_offline_equals_the_original(crawled) -> None:
     assert len(archiver.load(data_dir, readings="all")) == 12
 
 
+def test_every_reader_of_the_folder_sees_what_load_returns_after_reparse(tmp_path) -> None:
+    """The README's first Python line double-counted once a capture was read twice."""
+    import duckdb
+    import polars
+    import pyarrow.dataset as ds
+
+    data_dir = tmp_path / "data"
+    site = ScriptedSite(site_route())
+    try:
+        for _ in range(2):
+            crawl(site, data_dir)
+    finally:
+        site.stop()
+    first = list_snapshots(data_dir)[0]
+    for args in ([first.snapshot_id], [first.snapshot_id, "--profile", "demo"], ["--all"]):
+        result = reparse(data_dir, *args)
+        assert result.returncode == 0, result.stderr[-2000:]
+    loaded = archiver.load(data_dir)
+    assert (
+        len(loaded) == 12 and loaded["entry_id"].groupby(loaded["snapshot_id"]).size().eq(6).all()
+    )
+    expected = sorted(loaded["snapshot_id"].tolist())
+    root = data_dir / "snapshots"
+    assert sorted(pd.read_parquet(root)["snapshot_id"].tolist()) == expected
+    hive = ds.dataset(root, format="parquet", partitioning="hive").to_table()
+    assert sorted(hive.column("snapshot_id").to_pylist()) == expected
+    duck = duckdb.sql(
+        f"SELECT snapshot_id FROM read_parquet('{root}/*/*.parquet', hive_partitioning = true)"
+    ).fetchall()
+    assert sorted(row[0] for row in duck) == expected
+    frame = polars.read_parquet(f"{root}/**/*.parquet", hive_partitioning=True)
+    assert sorted(frame["snapshot_id"].to_list()) == expected
+    # Nothing was lost: every reading is still there, and still sound.
+    everything = list_snapshots(data_dir, superseded=True)
+    assert len(everything) == 6 and len(list_snapshots(data_dir)) == 2
+    assert sum(s.superseded for s in everything) == 4
+    assert all(verify_snapshot(s) == [] for s in everything)
+    assert len(archiver.load(data_dir, readings="all")) == 36
+    assert len(archiver.load(data_dir, snapshot=first.snapshot_id)) == 6
+
+
+def test_a_failed_reading_never_hides_the_rows_before_it(tmp_path) -> None:
+    from archiver.snapshots import settle_readings
+    from tests.factories import entry, publish
+
+    original = "20260101T000000000Z-aaaaaa"
+    publish(tmp_path, original, [entry(original, "A", 1), entry(original, "B", 2)])
+    failed = f"{original}.20260102T000000000Z-bbbbbb"
+    publish(tmp_path, failed, [], status="failed")
+    assert settle_readings(tmp_path) == [failed]  # out of snapshots/: it replaces nothing
+    rows = archiver.load(tmp_path)
+    assert set(rows["snapshot_id"]) == {original} and len(rows) == 2
+    assert len(pd.read_parquet(tmp_path / "snapshots")) == 2
+    assert [s.snapshot_id for s in list_snapshots(tmp_path, superseded=True)] == [original, failed]
+    better = f"{original}.20260103T000000000Z-cccccc"
+    publish(tmp_path, better, [entry(better, "A", 1), entry(better, "B", 2), entry(better, "C", 3)])
+    assert settle_readings(tmp_path) == [original]
+    assert set(pd.read_parquet(tmp_path / "snapshots")["snapshot_id"]) == {better}
+
+
 def test_reparse_with_a_better_profile_recovers_what_was_missed(tmp_path) -> None:
     thin = tmp_path / "thin.toml"  # a profile that overlooked summaries and views
     thin.write_text(
@@ -232,7 +304,8 @@ def test_reparse_all_shows_its_progress_and_skips_derived_snapshots(tmp_path) ->
     assert [line[:6] for line in lines] == ["[1/2] ", "[2/2] "]
     again = reparse(tmp_path / "data", "--all")  # the originals again, not the readings
     assert again.stdout.count("complete, 6 rows") == 2
-    assert len(list_snapshots(tmp_path / "data")) == 6
+    assert len(list_snapshots(tmp_path / "data", superseded=True)) == 6
+    assert len(list_snapshots(tmp_path / "data")) == 2  # the current reading of each
 
 
 def test_reparse_refuses_what_it_cannot_do(tmp_path, crawled) -> None:
@@ -251,7 +324,7 @@ def test_reparse_refuses_what_it_cannot_do(tmp_path, crawled) -> None:
 def test_verify_names_rows_whose_warc_file_is_not_in_the_snapshot(tmp_path, crawled) -> None:
     import pyarrow.parquet as pq
 
-    snapshot = crawled[0]
+    snapshot = located(crawled)
     copy = tmp_path / "snapshots" / snapshot.path.name
     shutil.copytree(snapshot.path, copy)
     parquet = copy / "entries.parquet"
@@ -320,6 +393,38 @@ def test_reparse_brings_back_titles_an_old_version_damaged(tmp_path) -> None:
     assert archiver.load(tmp_path)["title"].iloc[0] == "how to size a <td>"
 
 
+def test_reparse_reads_a_page_in_the_wrong_charset_as_the_crawl_did(tmp_path) -> None:
+    """The WARC keeps the bytes as received; the reading is a function of the bytes and the
+    header, so the offline reading has the same text, and says the same about it."""
+    page2 = listing_page(2, 2, 3).replace("Post number", "Запись номер")
+    page2 = page2.replace("<meta charset='utf-8'>", "").encode("cp1251")
+    route = site_route()
+
+    def wrong(path: str, attempt: int) -> Reply:
+        if path == "/page2.html":
+            return Reply(body=page2, headers={"Content-Type": "text/html; charset=utf-8"})
+        return route(path, attempt)
+
+    site = ScriptedSite(wrong)
+    try:
+        snapshot = crawl(site, tmp_path)
+    finally:
+        site.stop()
+    stored = [r["payload"] for r in records(snapshot) if (r["uri"] or "").endswith("/page2.html")]
+    assert page2 in stored  # the evidence is the bytes as received, not the reading
+    result = reparse(tmp_path, snapshot.snapshot_id)
+    assert result.returncode == 0, result.stderr[-3000:]
+    derived = next(s for s in list_snapshots(tmp_path) if s.manifest.get("derived_from"))
+    original = archiver.load(tmp_path, snapshot=snapshot.snapshot_id)
+    again = archiver.load(tmp_path, snapshot=derived.snapshot_id)
+    assert original["title"].tolist()[3:] == [f"Запись номер {n}" for n in (4, 5, 6)]
+    columns = [c for c in original.columns if c not in ["snapshot_id", *LINKS]]
+    pd.testing.assert_frame_equal(original[columns], again[columns])
+    for key in ("encodings", "decode_problems"):
+        assert derived.manifest["listings"][0][key] == snapshot.manifest["listings"][0][key]
+    assert derived.manifest["stats"]["archiver/decode/page/declared_wrong"] == 1
+
+
 def test_the_demo_states_its_own_time(tmp_path) -> None:
     """make crawl on any day: the demo is read against its capture time, October 2025."""
     result = run_crawl(data_dir=tmp_path)
@@ -350,7 +455,8 @@ def test_pywb_replays_the_crawl(crawled, pywb, tmp_path) -> None:
     import time
     import urllib.request
 
-    snapshot, _, url = crawled
+    _, _, url = crawled
+    snapshot = located(crawled)
     subprocess.run(
         [str(pywb / "wb-manager"), "init", "archive"], cwd=tmp_path, check=True, capture_output=True
     )

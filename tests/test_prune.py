@@ -9,6 +9,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import archiver
@@ -285,3 +286,26 @@ def test_a_running_crawl_keeps_its_staging_folder(tmp_path) -> None:
         site.stop()
     assert process.returncode == 0
     assert len(list_snapshots(tmp_path / "data")) == 2  # the crawl published all the same
+
+
+def test_a_capture_removed_goes_with_its_superseded_readings(tmp_path) -> None:
+    ids = daily(tmp_path, 2)
+    reading = f"{ids[0]}.20261201T000000Z-r1"
+    publish(tmp_path, reading, [entry(reading, "Post 0", 1)], start_urls=SITE_A)
+    from archiver.snapshots import settle_readings
+
+    assert settle_readings(tmp_path) == [ids[0]]  # the reading replaced it in snapshots/
+    prune.execute(tmp_path, prune.plan(tmp_path, keep_last=1), lambda *_: None)
+    assert [s.snapshot_id for s in list_snapshots(tmp_path, superseded=True)] == [ids[1]]
+    assert not any((tmp_path / "superseded").iterdir())
+
+
+def test_prune_settles_an_archive_made_before_superseded_readings(tmp_path) -> None:
+    """Readings an older archiver left side by side in snapshots/ (pandas counted both)."""
+    ids = daily(tmp_path, 2)
+    reading = f"{ids[1]}.20261201T000000Z-r1"
+    publish(tmp_path, reading, [entry(reading, "Post 1", 1)], start_urls=SITE_A)
+    assert len(pd.read_parquet(tmp_path / "snapshots")) == 3
+    prune.execute(tmp_path, prune.plan(tmp_path, keep_last=5), lambda *_: None)
+    assert sorted(pd.read_parquet(tmp_path / "snapshots")["snapshot_id"]) == [ids[0], reading]
+    assert [s.snapshot_id for s in list_snapshots(tmp_path, superseded=True)] == [*ids, reading]
