@@ -174,6 +174,12 @@ if until_ > next_start then redis.call('SET', KEYS[1], tostring(until_), 'EX', 3
 return 1
 """
 
+# A claim is given up only by its owner: another worker may hold it by now.
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
 
 class Frontier:
     """The shared state of one crawl id, seen from one worker."""
@@ -192,6 +198,7 @@ class Frontier:
         self._claim = client.register_script(_CLAIM)
         self._gate = client.register_script(_GATE)
         self._hold = client.register_script(_HOLD)
+        self._release = client.register_script(_RELEASE)
 
     @classmethod
     def connect(cls, url: str, crawl_id: str, lease: float = 60.0) -> Frontier:
@@ -400,6 +407,10 @@ class Frontier:
         owner = self.redis.get(key)
         return owner is not None and owner.decode() == self.worker
 
+    def release_publishing(self) -> None:
+        """Give up the claim (this worker could not publish): the next worker to ask may."""
+        self._release(keys=[self.key("publisher")], args=[self.worker])
+
     def keep_publishing(self) -> None:
         self.redis.pexpire(self.key("publisher"), int(self.lease * 1000))
 
@@ -424,11 +435,26 @@ class Frontier:
         return json.loads(value) if value else None
 
 
+def _pending_frontier(shared: dict[str, Any]) -> Frontier:
+    """The publishing worker's view of the crawl, in ``archiver.publish``."""
+    frontier = Frontier.connect(shared["redis_url"], shared["crawl_id"], shared["lease"])
+    frontier.worker = shared.get("worker") or frontier.worker
+    return frontier
+
+
 def finish_published(pending: dict[str, Any], outcome: dict[str, Any]) -> None:
     """Tell every worker of a shared crawl how it ended (``archiver.publish`` calls this)."""
     shared = pending.get("shared")
     if shared:
-        Frontier.connect(shared["redis_url"], shared["crawl_id"], shared["lease"]).finish(outcome)
+        _pending_frontier(shared).finish(outcome)
+
+
+def release_published(pending: dict[str, Any]) -> None:
+    """``archiver.publish`` could not publish: give up the claim, so that a waiting worker,
+    or one started again with the same crawl id, publishes the staged parts instead."""
+    shared = pending.get("shared")
+    if shared:
+        _pending_frontier(shared).release_publishing()
 
 
 def keep_claim(pending: dict[str, Any]) -> Any:
@@ -437,7 +463,7 @@ def keep_claim(pending: dict[str, Any]) -> Any:
     shared = pending.get("shared")
     if not shared:
         return lambda: None
-    frontier = Frontier.connect(shared["redis_url"], shared["crawl_id"], shared["lease"])
+    frontier = _pending_frontier(shared)
     stop = threading.Event()
 
     def beat() -> None:

@@ -63,6 +63,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         target = publish_sealed(folder, manifest)
     except OSError as exc:
+        if pending.get("shared"):  # many workers' parts: kept for the next publisher
+            logger.error(
+                "cannot publish snapshot %s: %s; the staged parts are kept in %s: start a "
+                "worker again with ARCHIVER_CRAWL_ID=%s to publish them",
+                manifest["snapshot_id"],
+                exc,
+                folder,
+                pending["shared"]["crawl_id"],
+            )
+            _release_claim(pending)
+            return 1
         journal = pending.get("journal")
         if journal and Path(journal).exists():
             # The journal will resume this snapshot: its WARC files are the evidence of the
@@ -103,6 +114,12 @@ def _keep_claim(pending: dict[str, Any]) -> Any:
     from archiver.frontier import keep_claim
 
     return keep_claim(pending)
+
+
+def _release_claim(pending: dict[str, Any]) -> None:
+    from archiver.frontier import release_published
+
+    release_published(pending)
 
 
 def _tell_workers(pending: dict[str, Any], outcome: dict[str, Any]) -> None:

@@ -46,7 +46,9 @@ from archiver.frontier import Frontier, page_key, redacted
 from archiver.middlewares.retry import retry_after_seconds
 from archiver.snapshots import (
     MANIFEST_FILE,
+    PARTITION,
     PENDING_FILE,
+    SNAPSHOTS,
     parts,
     publish_sealed,
     snapshot_status,
@@ -364,6 +366,25 @@ class SharedSnapshotWriter(SnapshotWriter):
     def staging_options(self) -> dict[str, Any]:
         return {"part": self.frontier.worker}
 
+    def _abandon(self, message: str) -> None:
+        """This worker cannot write its part (disk full): it stops and leaves, but the
+        staging folder holds every worker's part, so nothing is removed; its committed pages
+        are kept and published by the others."""
+        crawl = self.frontier.crawl_id
+        message = f"{message}; this worker stops, crawl {crawl} goes on with the other workers"
+        logger.error("%s", message)
+        self.crawler.stats.set_value("archiver/snapshot/error", message)
+        self.crawler.stats.set_value("archiver/snapshot/status", None)
+        with contextlib.suppress(ArchiverError, redis.RedisError):
+            self.frontier.report({"close_reason": "snapshot_write_failed"})
+            self.frontier.leave()
+        if self.snapshot is not None:
+            if self.snapshot.warc is not None:
+                with contextlib.suppress(OSError):
+                    self.snapshot.warc.close()
+            self.snapshot.release()
+        self.snapshot = None
+
     # --- during the crawl -------------------------------------------------------------------
 
     def spider_opened(self, spider: Spider, **_: Any) -> None:
@@ -377,6 +398,12 @@ class SharedSnapshotWriter(SnapshotWriter):
                 done.get("status"),
             )
             self._adopt(done)
+            return
+        snapshot_id = spider.snapshot_id  # type: ignore[attr-defined]
+        published = self._published(self.data_dir / SNAPSHOTS / f"{PARTITION}{snapshot_id}")
+        if published is not None:
+            logger.info("crawl %s was already published (%s)", self.frontier.crawl_id, published)
+            self._adopt(published)
             return
         super().spider_opened(spider)
         self.loop = task.LoopingCall(self.tick)
@@ -507,8 +534,22 @@ class SharedSnapshotWriter(SnapshotWriter):
         self._finish(spider)
 
     def _finish(self, spider: Spider) -> None:
-        """Wait for the snapshot to be published by another worker, or publish it."""
-        deadline = time.monotonic() + max(600.0, 20 * self.frontier.lease)
+        """Wait for the snapshot to be published by another worker, or publish it. Any
+        live worker can take over: a publisher that dies at any point leaves its claim to
+        expire, and the next worker to claim redoes what it left (``_publish``). Whatever
+        goes wrong, this worker never ends without a snapshot's outcome or one line
+        saying why and how to go on."""
+        try:
+            self._wait_or_publish(spider)
+        except Exception as exc:  # never a silent exit 0 from a signal handler
+            logger.debug("crawl %s: publishing failed", self.frontier.crawl_id, exc_info=True)
+            self._give_up(f"publishing failed: {type(exc).__name__}: {exc}; {self._resume_hint()}")
+
+    def _wait_or_publish(self, spider: Spider) -> None:
+        # Waiting is bounded only while nobody holds the claim: a live publisher (its claim
+        # kept alive) may take as long as building the files takes.
+        patience = max(600.0, 20 * self.frontier.lease)
+        deadline = time.monotonic() + patience
         while time.monotonic() < deadline:
             done = self.frontier.done()
             if done is not None:
@@ -517,13 +558,23 @@ class SharedSnapshotWriter(SnapshotWriter):
             if self.frontier.claim_publishing():
                 self._publish(spider, deadline)
                 return
+            if self.frontier.publisher() is not None:
+                deadline = time.monotonic() + patience
             time.sleep(0.2)
-        self._give_up("no worker published the snapshot in time")
+        self._give_up(f"no worker published the snapshot in time; {self._resume_hint()}")
+
+    def _resume_hint(self) -> str:
+        where = self.snapshot.path if self.snapshot is not None else "the staging folder"
+        return (
+            f"the staged parts are kept in {where}: start a worker again with "
+            f"ARCHIVER_CRAWL_ID={self.frontier.crawl_id} to publish them"
+        )
 
     def _give_up(self, why: str) -> None:
         message = f"crawl {self.frontier.crawl_id}: {why}"
         logger.error("%s", message)
         self.crawler.stats.set_value("archiver/snapshot/error", message)
+        self.crawler.stats.set_value("archiver/snapshot/status", None)
         if self.snapshot is not None:
             self.snapshot.release()
 
@@ -539,16 +590,22 @@ class SharedSnapshotWriter(SnapshotWriter):
         if self.snapshot is not None:
             self.snapshot.release()
 
+    def _published(self, target: Path) -> dict[str, Any] | None:
+        """A publisher that died after its rename, before it told Redis: the outcome, read
+        from the published manifest, recorded for every worker."""
+        if not target.exists():
+            return None
+        manifest = json.loads((target / MANIFEST_FILE).read_text("utf-8"))
+        outcome = {"path": str(target), "status": manifest["status"], "rows": manifest["rows"]}
+        self.frontier.finish(outcome)
+        return outcome
+
     def _publish(self, spider: Spider, deadline: float) -> None:
+        """Publish the crawl's snapshot: every step can be redone by the next worker to
+        claim it, after this one dies at any point."""
         assert self.snapshot is not None
-        if self.snapshot.target.exists():  # a publisher died after its rename, before saying so
-            manifest = json.loads((self.snapshot.target / MANIFEST_FILE).read_text("utf-8"))
-            outcome = {
-                "path": str(self.snapshot.target),
-                "status": manifest["status"],
-                "rows": manifest["rows"],
-            }
-            self.frontier.finish(outcome)
+        outcome = self._published(self.snapshot.target)
+        if outcome is not None:
             self._adopt(outcome)
             return
         while time.monotonic() < deadline:  # every other worker sealed, or gone
@@ -562,6 +619,7 @@ class SharedSnapshotWriter(SnapshotWriter):
                 break
             time.sleep(0.2)
         else:
+            self.frontier.release_publishing()
             self._give_up("workers still running when the publishing worker gave up waiting")
             return
         workers = self.frontier.workers()
@@ -573,34 +631,42 @@ class SharedSnapshotWriter(SnapshotWriter):
         }
         folder = self.snapshot.path
         try:
+            clear_unfinished_publication(folder)
             rows, sources = settle_parts(folder, self.snapshot.snapshot_id, committed, exact)
         except OSError as exc:
-            self._abandon(f"cannot publish snapshot {self.snapshot.snapshot_id}: {exc}")
+            self.frontier.release_publishing()
+            self._give_up(f"cannot publish snapshot {self.snapshot.snapshot_id}: {exc}; "
+                          f"{self._resume_hint()}")  # fmt: skip
             return
         manifest = self.shared_manifest(spider, workers, committed, rows, sources)
-        self.crawler.stats.set_value("archiver/snapshot/status", manifest["status"])
-        self.crawler.stats.set_value("archiver/snapshot/rows", manifest["rows"])
+        stats = self.crawler.stats
         if self.crawler.settings.getbool("ARCHIVER_PUBLISH_BY_EXEC"):
             shared = {
                 "redis_url": self.frontier.url,
                 "crawl_id": self.frontier.crawl_id,
                 "lease": self.frontier.lease,
+                "worker": self.frontier.worker,
             }
             write_synced(folder / PENDING_FILE, {"manifest": manifest, "shared": shared})
-            self.crawler.stats.set_value("archiver/snapshot/pending", str(folder))
+            stats.set_value("archiver/snapshot/status", manifest["status"])
+            stats.set_value("archiver/snapshot/rows", manifest["rows"])
+            stats.set_value("archiver/snapshot/pending", str(folder))
             return
         try:
             target = publish_sealed(folder, manifest)
         except OSError as exc:
-            self.frontier.finish({"status": "failed", "error": str(exc)})
-            self._abandon(f"cannot publish snapshot {self.snapshot.snapshot_id}: {exc}")
+            self.frontier.release_publishing()
+            self._give_up(f"cannot publish snapshot {self.snapshot.snapshot_id}: {exc}; "
+                          f"{self._resume_hint()}")  # fmt: skip
             return
         finally:
             if self.snapshot is not None:
                 self.snapshot.release()
         outcome = {"path": str(target), "status": manifest["status"], "rows": manifest["rows"]}
         self.frontier.finish(outcome)
-        self.crawler.stats.set_value("archiver/snapshot/path", str(target))
+        stats.set_value("archiver/snapshot/status", manifest["status"])
+        stats.set_value("archiver/snapshot/rows", manifest["rows"])
+        stats.set_value("archiver/snapshot/path", str(target))
 
     def shared_manifest(
         self,
@@ -656,6 +722,16 @@ class SharedSnapshotWriter(SnapshotWriter):
         return raw.decode() if raw else None
 
 
+def clear_unfinished_publication(folder: Path) -> None:
+    """What a publisher that died left in the staging folder, removed so the next one can
+    redo its work: the pending and final manifests (both rewritten from Redis and the parts)
+    and half-written settled parts. The parts themselves are never touched here."""
+    (folder / PENDING_FILE).unlink(missing_ok=True)
+    (folder / MANIFEST_FILE).unlink(missing_ok=True)
+    for stale in (folder / "_meta").glob("entries*.jsonl.settled"):
+        stale.unlink()
+
+
 def settle_parts(
     folder: Path, snapshot_id: str, committed: dict[str, str], exact: set[str]
 ) -> tuple[dict[str, int], set[str]]:
@@ -709,6 +785,7 @@ __all__ = [
     "SharedPolitenessMiddleware",
     "SharedScheduler",
     "SharedSnapshotWriter",
+    "clear_unfinished_publication",
     "encode_request",
     "seed_frontier",
     "settle_parts",

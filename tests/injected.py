@@ -43,3 +43,64 @@ class OldTagStrippingPipeline:
 
         item.title = remove_tags(item.title or "").strip() or None
         return item
+
+
+# --- a publisher killed at any instant (tests/test_workers.py) ------------------------------
+#
+# A ``sitecustomize`` the test writes calls ``count_instants`` in every process of a shared
+# crawl's workers (the crawl, and the ``archiver.publish`` it becomes). From the moment a
+# worker wins the publishing claim, each step that changes what is on disk or in Redis is an
+# instant: it is appended to the file ``ARCHIVER_TEST_INSTANTS`` names, and at instant
+# number ``ARCHIVER_TEST_DIE_AT`` (or the first of the crawl named ``ARCHIVER_TEST_DIE_ON``) the process
+# kills itself with SIGKILL, before the step.
+
+INSTANTS = "ARCHIVER_TEST_INSTANTS"
+DIE_AT = "ARCHIVER_TEST_DIE_AT"
+DIE_ON = "ARCHIVER_TEST_DIE_ON"  # or at the first instant of this name (os.rename, ...)
+COUNTING = "ARCHIVER_TEST_COUNTING"  # inherited by the process the crawl becomes
+
+
+def _instant(name: str) -> None:
+    import os
+    import signal
+
+    if not os.environ.get(COUNTING):
+        return
+    with open(os.environ[INSTANTS], "a", encoding="utf-8") as log:
+        log.write(name + "\n")
+    with open(os.environ[INSTANTS], encoding="utf-8") as log:
+        steps = log.read().splitlines()
+    first_of_its_name = name == os.environ.get(DIE_ON) and steps.count(name) == 1
+    if len(steps) == int(os.environ.get(DIE_AT) or 0) or first_of_its_name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def count_instants() -> None:
+    import os
+    import shutil
+
+    from archiver.frontier import Frontier
+
+    def before(name: str, function):
+        def step(*args, **kwargs):
+            _instant(name)
+            return function(*args, **kwargs)
+
+        return step
+
+    for module, names in ((os, ("fsync", "replace", "rename", "unlink")), (shutil, ("rmtree",))):
+        for name in names:
+            setattr(module, name, before(f"{module.__name__}.{name}", getattr(module, name)))
+    for name in ("finish", "release_publishing"):
+        if hasattr(Frontier, name):  # (an older Frontier, to show a test failing on it)
+            setattr(Frontier, name, before(f"Frontier.{name}", getattr(Frontier, name)))
+    claim = Frontier.claim_publishing
+
+    def claim_publishing(self):
+        won = claim(self)
+        if won and not os.environ.get(COUNTING):
+            os.environ[COUNTING] = "1"
+            _instant("claimed")
+        return won
+
+    Frontier.claim_publishing = claim_publishing

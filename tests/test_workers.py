@@ -120,7 +120,14 @@ def starts(site: ScriptedSite, listings: int = 8) -> str:
     return ",".join(f"{site.url}l{n}/" for n in range(1, listings + 1))
 
 
-def worker(site_starts: str, data_dir: Path, redis_url: str, crawl: str, *extra: str):
+def worker(
+    site_starts: str,
+    data_dir: Path,
+    redis_url: str,
+    crawl: str,
+    *extra: str,
+    env: dict[str, str] | None = None,
+):
     command = crawl_command(
         "-a",
         f"start_urls={site_starts}",
@@ -142,7 +149,7 @@ def worker(site_starts: str, data_dir: Path, redis_url: str, crawl: str, *extra:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
     )
 
 
@@ -274,6 +281,124 @@ def test_a_worker_killed_mid_crawl_costs_a_refetch_never_a_page(
     # whichever worker took them, however slow the machine.
     refetched = {path for path, count in site.counts.items() if count > 1 and path != "/robots.txt"}
     assert refetched <= held, (refetched, held)
+
+
+# --- the publisher killed at any instant ------------------------------------------------------
+
+
+def instant_hooks(tmp_path: Path, instants: Path, die_at: int) -> dict[str, str]:
+    """The environment under which a worker's publishing dies at instant ``die_at``
+    (tests/injected.py): a ``sitecustomize`` that installs the counting in every process."""
+    hooks = tmp_path / "hooks"
+    hooks.mkdir(exist_ok=True)
+    (hooks / "sitecustomize.py").write_text(
+        "import os\nif os.environ.get('ARCHIVER_TEST_INSTANTS'):\n"
+        "    from tests.injected import count_instants\n    count_instants()\n"
+    )
+    path = os.pathsep.join(filter(None, [str(hooks), str(ROOT), os.environ.get("PYTHONPATH")]))
+    return {"PYTHONPATH": path, "ARCHIVER_TEST_INSTANTS": str(instants),
+            "ARCHIVER_TEST_DIE_AT": str(die_at)}  # fmt: skip
+
+
+def saved_crawl(client: redis.Redis, crawl: str) -> list[tuple[bytes, int, bytes]]:
+    return [
+        (key, max(client.pttl(key), 0), client.dump(key))
+        for key in client.scan_iter(match=f"archiver:{crawl}:*")
+    ]
+
+
+def restore_crawl(client: redis.Redis, crawl: str, saved: list[tuple[bytes, int, bytes]]) -> None:
+    for key in client.scan_iter(match=f"archiver:{crawl}:*"):
+        client.delete(key)
+    for key, ttl, value in saved:
+        client.restore(key, ttl, value, replace=True)
+
+
+def test_a_publisher_killed_at_any_instant_is_replaced_by_the_next_worker(
+    redis_server, crawl_id, tmp_path
+) -> None:
+    """Publishing a shared crawl is a step any worker can finish or redo. The crawl is
+    crawled once; its publisher dies as it claims the publication. Then, for every instant
+    of publishing (each sync, rename, removal, and each word to Redis, in the crawl process
+    and in the ``archiver.publish`` it becomes), a worker started with the same crawl id
+    claims, and dies at that instant; a third worker then publishes the same snapshot,
+    every entry once, and exits 0 naming it."""
+    site = ScriptedSite(listing_route(listings=3, pages=2))
+    client = redis.Redis.from_url(redis_server)
+    lease = ("-s", "ARCHIVER_REDIS_LEASE=1")
+    expected = sorted(
+        f"Listing {n} post {i}" for n in range(1, 4) for i in range(1, 2 * PER_PAGE + 1)
+    )
+    base = tmp_path / "base"
+    try:
+        hooks = instant_hooks(tmp_path, tmp_path / "first.log", die_at=1)
+        [(code, _, err)] = finish([worker(starts(site, 3), base, redis_server, crawl_id, *lease,
+                                          env=hooks)])  # fmt: skip
+        assert code == -signal.SIGKILL, err[-3000:]
+        fetched = dict(site.counts)
+        saved = saved_crawl(client, crawl_id)
+        seen: list[str] = []
+        for die_at in itertools.count(1):
+            data = tmp_path / f"at-{die_at}"
+            shutil.copytree(base, data, symlinks=True)
+            restore_crawl(client, crawl_id, saved)
+            instants = tmp_path / f"at-{die_at}.log"
+            hooks = instant_hooks(tmp_path, instants, die_at)
+            [(code, out, err)] = finish([worker(starts(site, 3), data, redis_server, crawl_id,
+                                                *lease, env=hooks)])  # fmt: skip
+            steps = instants.read_text().splitlines() if instants.exists() else []
+            if code != -signal.SIGKILL:  # every instant has been tried: this one published
+                assert code == 0, err[-3000:]
+                break
+            seen.append(steps[-1])
+            [(code, out, err)] = finish([worker(starts(site, 3), data, redis_server, crawl_id,
+                                                *lease)])  # fmt: skip
+            where = f"publisher killed at instant {die_at} ({steps[-1]})"
+            assert code == 0, f"{where}: {err[-3000:]}"
+            assert out.startswith("snapshot complete: "), f"{where}: {out!r}"
+            [snapshot] = list_snapshots(data)
+            assert out.split()[2] == str(snapshot.path.resolve()), where
+            assert snapshot.status == "complete", where
+            assert verify_snapshot(snapshot) == [], where
+            assert sorted(archiver.load(data)["title"]) == expected, where
+            assert not (data / ".staging" / snapshot.snapshot_id).exists(), where
+            assert json.loads(client.get(f"archiver:{crawl_id}:done"))["path"] == str(
+                snapshot.path
+            ), where
+    finally:
+        site.stop()
+    assert site.counts == fetched  # publishing fetched nothing again
+    # Every kind of step was tried, in both processes: syncs, renames, removals, Redis.
+    assert {"claimed", "os.fsync", "os.rename", "os.unlink", "Frontier.finish"} <= set(seen)
+    assert len(seen) >= 10, seen
+
+
+def test_a_worker_waiting_publishes_when_the_publisher_dies_renaming(
+    redis_server, crawl_id, tmp_path
+) -> None:
+    """The issue's case: two workers, the publisher killed in ``archiver.publish`` just
+    before its rename. The other worker, waiting, takes over: exit 0, the snapshot named."""
+    site = ScriptedSite(listing_route(listings=4, pages=2))
+    hooks = instant_hooks(tmp_path, tmp_path / "instants.log", die_at=0)
+    hooks["ARCHIVER_TEST_DIE_ON"] = "os.rename"
+    try:
+        processes = [
+            worker(starts(site, 4), tmp_path / "data", redis_server, crawl_id,
+                   "-s", "ARCHIVER_REDIS_LEASE=1", env=hooks)
+            for _ in range(2)
+        ]  # fmt: skip
+        results = finish(processes)
+    finally:
+        site.stop()
+    codes = sorted(code for code, _, _ in results)
+    assert codes == [-signal.SIGKILL, 0], [err[-2000:] for _, _, err in results]
+    [out] = [out for code, out, _ in results if code == 0]
+    [snapshot] = list_snapshots(tmp_path / "data")
+    assert out == f"snapshot complete: {snapshot.path.resolve()} ({4 * 2 * PER_PAGE} rows)\n"
+    assert verify_snapshot(snapshot) == []
+    assert archiver.load(tmp_path / "data")["entry_id"].is_unique
+    [publisher] = [w for w in snapshot.manifest["workers"] if w["published"]]
+    assert publisher["pid"] == next(p.pid for p in processes if p.returncode == 0)
 
 
 def test_a_worker_stopped_with_ctrl_c_leaves_and_the_others_finish(
