@@ -19,7 +19,7 @@ import pandas as pd
 
 from archiver import __version__
 from archiver.errors import ArchiverError
-from archiver.snapshots import list_snapshots, verify_snapshot
+from archiver.snapshots import archive_dir, list_snapshots, verify_snapshot
 
 
 def _out(stream: TextIO, text: str = "") -> None:
@@ -328,13 +328,23 @@ def cmd_reparse(args: argparse.Namespace, out: TextIO) -> int:
     return 1 if "failed" in statuses else 3 if statuses != {"complete"} else 0
 
 
+# Commands that read an archive: the data directory must hold one. `snapshots` lists an
+# empty one (a project before its first crawl) as empty; the folder must still exist.
+_READERS = {cmd_diff, cmd_history, cmd_published, cmd_plot, cmd_report, cmd_verify, cmd_reparse}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="archiver", description="Inspect archived listing snapshots and try out profiles."
     )
     parser.add_argument("--version", action="version", version=f"archiver {__version__}")
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--data-dir", default="data", help="where snapshots live (default: data)")
+    common.add_argument(
+        "--data-dir",
+        default=None,
+        help="where snapshots live (default: where the crawl writes: $ARCHIVER_DATA_DIR, "
+        "else data beside scrapy.cfg)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser(
@@ -491,6 +501,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _speak_utf8_under_an_ascii_locale()
     args = build_parser().parse_args(argv)
     try:
+        if hasattr(args, "data_dir"):  # a typo names no archive: say so, never read nothing
+            args.data_dir = archive_dir(args.data_dir, require_archive=args.func in _READERS)
         return args.func(args, sys.stdout)
     except ArchiverError as exc:
         _out(sys.stderr, f"archiver: {exc}")

@@ -16,7 +16,13 @@ import pyarrow.parquet as pq
 
 from archiver.errors import ArchiverError
 from archiver.items import SCHEMA
-from archiver.snapshots import PARQUET_FILE, SnapshotInfo, current_readings, list_snapshots
+from archiver.snapshots import (
+    PARQUET_FILE,
+    SnapshotInfo,
+    archive_dir,
+    current_readings,
+    list_snapshots,
+)
 
 _PANDAS_TYPES = {pa.int64(): pd.Int64Dtype(), pa.int32(): pd.Int32Dtype()}
 
@@ -26,7 +32,7 @@ class DamagedSnapshotWarning(UserWarning):
 
 
 def _select(
-    data_dir: str | Path, snapshot: str | None, readings: str = "latest"
+    data_dir: str | Path | None, snapshot: str | None, readings: str = "latest"
 ) -> list[SnapshotInfo]:
     """The snapshots a load reads. A snapshot re-read by ``archiver reparse`` is one capture
     read twice: with ``readings="latest"`` only its current reading is taken (the newest
@@ -34,7 +40,7 @@ def _select(
     superseded readings too."""
     if readings not in ("latest", "all"):
         raise ArchiverError(f"readings={readings!r}: 'latest' or 'all'")
-    snapshots = list_snapshots(data_dir, superseded=True)
+    snapshots = list_snapshots(archive_dir(data_dir), superseded=True)
     if snapshot is not None:
         chosen = [s for s in snapshots if s.snapshot_id == snapshot]
         if not chosen:
@@ -94,7 +100,7 @@ def _read_checked(info: SnapshotInfo) -> pa.Table:
 
 
 def read_table(
-    data_dir: str | Path = "data",
+    data_dir: str | Path | None = None,
     snapshot: str | None = None,
     *,
     readings: str = "latest",
@@ -107,6 +113,7 @@ def read_table(
     A damaged snapshot stops the load with an error naming it, or, with ``skip_damaged``,
     is left out with a ``DamagedSnapshotWarning``.
     """
+    data_dir = archive_dir(data_dir)
     snapshots = _select(data_dir, snapshot, readings)
     parts = []
     for info in snapshots:
@@ -141,7 +148,7 @@ def to_pandas(table: pa.Table) -> pd.DataFrame:
 
 
 def load(
-    data_dir: str | Path = "data",
+    data_dir: str | Path | None = None,
     snapshot: str | None = None,
     *,
     readings: str = "latest",
@@ -172,7 +179,7 @@ def _coverage(snapshots: list[SnapshotInfo]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["snapshot_id", "scope"])
 
 
-def history(data_dir: str | Path = "data") -> pd.DataFrame:
+def history(data_dir: str | Path | None = None) -> pd.DataFrame:
     """One row per entry and snapshot, in time order, with ``present`` telling whether the
     entry was listed.
 
@@ -180,6 +187,7 @@ def history(data_dir: str | Path = "data") -> pd.DataFrame:
     *complete* snapshot, later than the entry's first sighting, that crawled the listing the
     entry was found through. Partial and failed snapshots add rows only for what they saw.
     """
+    data_dir = archive_dir(data_dir)
     columns = ["entry_id", "snapshot_id", "source", "title", "views", "position", "present"]
     rows = load(data_dir)
     if rows.empty:
@@ -214,7 +222,7 @@ def history(data_dir: str | Path = "data") -> pd.DataFrame:
     )
 
 
-def published(data_dir: str | Path = "data") -> pd.DataFrame:
+def published(data_dir: str | Path | None = None) -> pd.DataFrame:
     """One row per entry: the publication interval every observation allows.
 
     Each snapshot's ``age_text`` implies an interval; the truth lies in all of them, so the
@@ -222,6 +230,7 @@ def published(data_dir: str | Path = "data") -> pd.DataFrame:
     disjoint from at least one other (the site changed a date, or printed a wrong one); the
     narrowed bounds are then left empty rather than invented.
     """
+    data_dir = archive_dir(data_dir)
     columns = [
         "entry_id",
         "title",
@@ -266,12 +275,13 @@ def _jsonable(value: object) -> object:
     return value
 
 
-def diff(data_dir: str | Path = "data", a: str | None = None, b: str | None = None) -> dict:
+def diff(data_dir: str | Path | None = None, a: str | None = None, b: str | None = None) -> dict:
     """What changed between snapshots ``a`` and ``b`` (default: the last two).
 
     ``new``: listed in b, not in a; ``vanished``: listed in a, not in b; ``changed``: in both,
     with a different title, URL, summary or view count (``changes`` maps field -> [a, b]).
     """
+    data_dir = archive_dir(data_dir)
     ids = [s.snapshot_id for s in _select(data_dir, None)]
     if a is None and b is None:
         if len(ids) < 2:
@@ -306,8 +316,9 @@ def diff_rows(old_rows: pd.DataFrame, new_rows: pd.DataFrame) -> dict:
     }
 
 
-def previous_of_listing(data_dir: str | Path, snapshot_id: str) -> str | None:
+def previous_of_listing(data_dir: str | Path | None, snapshot_id: str) -> str | None:
     """The latest earlier snapshot (latest readings) that crawled one of the same listings."""
+    data_dir = archive_dir(data_dir)
     snapshots = _select(data_dir, None)
     ids = [s.snapshot_id for s in snapshots]
     if snapshot_id not in ids:
@@ -321,7 +332,7 @@ def previous_of_listing(data_dir: str | Path, snapshot_id: str) -> str | None:
     return earlier[-1].snapshot_id if earlier else None
 
 
-def changes_since_previous(data_dir: str | Path, snapshot_id: str) -> dict | None:
+def changes_since_previous(data_dir: str | Path | None, snapshot_id: str) -> dict | None:
     """``diff`` against the previous snapshot of the same listing, over the listings both
     crawled; None for a listing's first snapshot."""
     previous = previous_of_listing(data_dir, snapshot_id)

@@ -45,6 +45,7 @@ from archiver.snapshots import (
     SNAPSHOTS,
     STAGING,
     SnapshotInfo,
+    archive_dir,
     list_snapshots,
     root_id,
     settle_readings,
@@ -151,6 +152,7 @@ def plan(
         raise ArchiverError("prune needs a policy: --keep-last, --keep-daily or --keep-weekly")
     if min(keep_last, keep_daily, keep_weekly, keep_failed) < 0:
         raise ArchiverError("prune: a --keep-* count cannot be negative")
+    data_dir = archive_dir(data_dir)
     captures: dict[str, Capture] = {}
     for info in list_snapshots(data_dir, superseded=True):
         root = root_id(info.snapshot_id)

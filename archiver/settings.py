@@ -3,6 +3,8 @@
 Override any of these per run with ``-s NAME=VALUE``.
 """
 
+import os
+
 from archiver import PROJECT_URL, __version__
 from archiver.snapshots import project_data_dir
 
@@ -92,7 +94,9 @@ FEED_EXPORTERS = {
 }
 FEED_EXPORT_ENCODING = "utf-8"
 # "data" beside scrapy.cfg, wherever in the project the crawl is started from.
-ARCHIVER_DATA_DIR = str(project_data_dir())
+# The environment variable of the same name wins, so that a crawl, the archiver commands and
+# archiver.load() in a cron job or a notebook all find one place from one line.
+ARCHIVER_DATA_DIR = os.environ.get("ARCHIVER_DATA_DIR") or str(project_data_dir())
 ARCHIVER_SNAPSHOTS = True
 # Keep every response of the crawl as evidence, in WARC files inside the snapshot.
 ARCHIVER_WARC = True

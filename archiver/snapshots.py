@@ -68,6 +68,32 @@ def project_data_dir() -> Path:
     return Path(config).parent / "data" if config else Path("data")
 
 
+def default_data_dir() -> Path:
+    """Where ``scrapy crawl listing`` writes by default, so that ``archiver`` and
+    ``archiver.load()`` read the same place from any folder of the project: the
+    ``ARCHIVER_DATA_DIR`` environment variable, else ``data`` beside the closest
+    ``scrapy.cfg`` (looked up now, from the current folder), else ``./data``."""
+    return Path(os.environ.get("ARCHIVER_DATA_DIR") or project_data_dir())
+
+
+def archive_dir(data_dir: str | Path | None, *, require_archive: bool = True) -> Path:
+    """The data directory to read (None: ``default_data_dir``), checked, so that a typo is
+    an error rather than an empty archive. ``require_archive``: it must hold snapshots (or
+    a crawl's staging) too, not merely exist."""
+    path = default_data_dir() if data_dir is None else Path(data_dir)
+    hint = (
+        "give the folder the crawl writes to (ARCHIVER_DATA_DIR; default: data beside scrapy.cfg)"
+    )
+    if not path.is_dir():
+        what = "is not a folder" if path.exists() else "does not exist"
+        raise ArchiverError(f"data directory {path} {what}; {hint}")
+    if require_archive and not any(
+        (path / name).is_dir() for name in (SNAPSHOTS, SUPERSEDED, STAGING)
+    ):
+        raise ArchiverError(f"{path} holds no archive (no {SNAPSHOTS}/ folder in it); {hint}")
+    return path
+
+
 def new_snapshot_id(now: datetime | None = None) -> str:
     """``20261127T165155042Z-3fa2c1``: sorts in time order, to the millisecond, so two crawls
     started within one second still sort as they ran (ids made before 2026-11-28 stop at the

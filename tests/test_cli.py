@@ -230,3 +230,51 @@ def test_profile_check_over_http_uses_the_pages_date(serve, tmp_path) -> None:
     assert report["entries"][0]["published"] == ["2025-04-15T12:00:00Z", "2025-05-18T12:00:00Z"]
     assert [path for path, _ in site.seen] == ["/robots.txt", "/index.html"]
     assert all(agent.startswith("archiver/") for _, agent in site.seen)
+
+
+# --- Which archive: the one the crawl writes, and never an empty one by a typo -------------
+
+
+@pytest.mark.parametrize(
+    "command", ["verify", "diff", "history", "published", "report -o r.html", "snapshots"]
+)
+def test_a_data_directory_that_does_not_exist_is_one_line_exit_2(tmp_path, command) -> None:
+    result = subprocess.run(
+        [*module_command("archiver.cli", *command.split()), "--data-dir", str(tmp_path / "typo")],
+        env=module_env(), capture_output=True, text=True, cwd=tmp_path, check=False, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stdout
+    assert result.stderr.splitlines() == [
+        f"archiver: data directory {tmp_path / 'typo'} does not exist; give the folder the "
+        "crawl writes to (ARCHIVER_DATA_DIR; default: data beside scrapy.cfg)"
+    ]
+
+
+def test_verify_of_a_folder_that_holds_no_archive_checks_nothing_and_says_so(tmp_path) -> None:
+    result = subprocess.run(
+        [*module_command("archiver.cli", "verify"), "--data-dir", str(tmp_path)],
+        env=module_env(), capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "holds no archive (no snapshots/ folder in it)" in result.stderr
+
+
+def test_commands_find_the_archive_beside_scrapy_cfg_from_any_folder(tmp_path) -> None:
+    project = tmp_path / "project"
+    (project / "notes" / "deep").mkdir(parents=True)
+    (project / "scrapy.cfg").write_text("[settings]\ndefault = archiver.settings\n")
+    publish(project / "data", "s1", [entry("s1", "A post", 1)])
+    env = {k: v for k, v in module_env().items() if k != "ARCHIVER_DATA_DIR"}
+    result = subprocess.run(
+        [*module_command("archiver.cli", "snapshots"), "--json"],
+        env=env, capture_output=True, text=True, cwd=project / "notes" / "deep", check=False,
+        timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert [row["snapshot_id"] for row in json.loads(result.stdout)] == ["s1"]
+    verify = subprocess.run(
+        module_command("archiver.cli", "verify"),
+        env=env | {"ARCHIVER_DATA_DIR": str(project / "data")}, capture_output=True, text=True,
+        cwd=tmp_path, check=False, timeout=60,
+    )  # fmt: skip
+    assert verify.returncode == 0, verify.stderr

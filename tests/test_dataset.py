@@ -49,9 +49,35 @@ def test_load_one_snapshot(three_days) -> None:
         archiver.load(three_days, snapshot="nope")
 
 
-def test_load_of_nothing_is_an_empty_typed_frame(tmp_path) -> None:
+def test_load_of_an_empty_archive_is_an_empty_typed_frame(tmp_path) -> None:
+    (tmp_path / "snapshots").mkdir()  # what a first crawl that published nothing leaves
     frame = archiver.load(tmp_path)
     assert frame.empty and list(frame.columns) == SCHEMA.names
+
+
+def test_a_data_directory_that_is_no_archive_is_an_error_not_an_empty_frame(tmp_path) -> None:
+    with pytest.raises(ArchiverError, match=r"^data directory .*typo does not exist; give the"):
+        archiver.load(tmp_path / "typo")
+    with pytest.raises(ArchiverError, match=r"holds no archive \(no snapshots/ folder in it\)"):
+        archiver.history(tmp_path)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ArchiverError, match=r"file is not a folder"):
+        archiver.published(tmp_path / "file")
+
+
+def test_load_finds_the_archive_the_crawl_writes_from_any_folder(tmp_path, monkeypatch) -> None:
+    """No argument: the project's data directory (beside scrapy.cfg), not ./data."""
+    project = tmp_path / "project"
+    (project / "notebooks").mkdir(parents=True)
+    (project / "scrapy.cfg").write_text("[settings]\ndefault = archiver.settings\n")
+    publish(project / "data", "s1", [entry("s1", "A", 1)])
+    monkeypatch.chdir(project / "notebooks")
+    monkeypatch.delenv("ARCHIVER_DATA_DIR", raising=False)
+    assert archiver.load()["title"].tolist() == ["A"]
+    elsewhere = tmp_path / "elsewhere"
+    publish(elsewhere, "s2", [entry("s2", "B", 1)])
+    monkeypatch.setenv("ARCHIVER_DATA_DIR", str(elsewhere))
+    assert archiver.load()["title"].tolist() == ["B"]
 
 
 def test_history_marks_absence_only_in_complete_snapshots(three_days) -> None:
@@ -260,6 +286,7 @@ def test_every_call_reads_data_in_the_working_directory_by_default(three_days, m
 
 
 def test_an_empty_archive_gives_empty_frames_with_their_columns(tmp_path) -> None:
+    (tmp_path / "snapshots").mkdir()
     assert list(archiver.history(tmp_path).columns) == [
         "entry_id", "snapshot_id", "source", "title", "views", "position", "present",
     ]  # fmt: skip

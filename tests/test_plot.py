@@ -73,6 +73,7 @@ def test_the_command_writes_the_file_and_needs_no_screen(archive, tmp_path) -> N
     assert result.returncode == 0, result.stderr
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert result.stdout.strip() == f"plot written: {out.resolve()}"
+    (tmp_path / "nothing" / "snapshots").mkdir(parents=True)  # an archive, still empty
     empty = subprocess.run(
         [sys.executable, "-m", "archiver.cli", "plot", "-o", str(out), "--data-dir",
          str(tmp_path / "nothing")],
