@@ -250,6 +250,10 @@ class SnapshotWriter:
                     "pages_fetched": state.pages_fetched,
                     "stopped": state.stopped,
                     "page_time_sources": dict(state.page_time_sources),
+                    # How the pages' bytes were read (archiver.decoding): each encoding used,
+                    # and the pages not read as they declared, with what they declared.
+                    "encodings": dict(getattr(state, "encodings", {})),
+                    "decode_problems": list(getattr(state, "decode_problems", [])),
                 }
                 for state in listings
             ],

@@ -544,13 +544,94 @@ def test_binary_served_as_html_is_a_failed_page(site, tmp_path) -> None:
     assert "binary content" in snapshot.manifest["pages_failed"][0]["reason"]
 
 
-def test_wrong_charset_does_not_crash(site, tmp_path) -> None:
-    body = listing_page(2, 2, 3).replace("Summary of post", "Résumé café of post").encode("latin-1")
-    s = site(hostile(body, {"Content-Type": "text/html; charset=utf-8"}))
+RUSSIAN = {"Post number": "Запись номер", "Summary of post": "Краткое содержание"}
+JAPANESE = {"Post number": "投稿番号", "Summary of post": "日本語の要約"}
+FRENCH = {"Summary of post": "Résumé café of post"}
+
+
+def page2_in(words: dict[str, str]) -> str:
+    page = listing_page(2, 2, 3)
+    for english, other in words.items():
+        page = page.replace(english, other)
+    return page
+
+
+@pytest.mark.parametrize(
+    ("words", "sent_as", "declared", "declared_as", "read_as"),
+    [
+        (RUSSIAN, "cp1251", "utf-8", "utf-8", "cp1251"),  # not UTF-8: detected
+        (JAPANESE, "utf-8", "shift_jis", "cp932", "utf-8"),
+        (RUSSIAN, "utf-8", "windows-1251", "cp1251", "utf-8"),  # "decodes", as mojibake
+        (FRENCH, "latin-1", "utf-8", "utf-8", "cp1252"),
+    ],
+    ids=["cp1251-as-utf-8", "utf-8-as-shift_jis", "utf-8-as-cp1251", "latin-1-as-utf-8"],
+)
+def test_a_page_in_another_charset_than_it_declares_is_read_right_and_said(
+    site, tmp_path, words, sent_as, declared, declared_as, read_as
+) -> None:
+    page = page2_in(words).replace("<meta charset='utf-8'>", "")
+    s = site(hostile(page.encode(sent_as), {"Content-Type": f"text/html; charset={declared}"}))
     result, snapshot = crawl_site(s, tmp_path)
-    assert result.returncode == 0 and snapshot.manifest["rows"] == 6
-    summaries = archiver.load(tmp_path)["summary"].tolist()
-    assert any("caf" in text for text in summaries)
+    assert result.returncode == 0 and snapshot.manifest["rows"] == 6, result.stderr[-2000:]
+    rows = archiver.load(tmp_path)
+    expected = [f"{words.get('Post number', 'Post number')} {n}" for n in (4, 5, 6)]
+    assert rows["title"].tolist()[3:] == expected
+    if "Summary of post" in words:
+        assert rows["summary"].iloc[3] == f"{words['Summary of post']} 4 & more."
+    [listing] = snapshot.manifest["listings"]
+    assert listing["encodings"] == (
+        {"utf-8": 2} if read_as == "utf-8" else {"utf-8": 1, read_as: 1}
+    )
+    [problem] = listing["decode_problems"]
+    assert problem == {
+        "url": f"{s.url}page2.html",
+        "encoding": read_as,
+        "declared": declared_as,
+        "declared_in_page": None,
+        "detected": read_as,
+        "reason": "declared_wrong",
+        "undecodable_bytes": 0,
+    }
+    assert snapshot.manifest["stats"]["archiver/decode/page/declared_wrong"] == 1
+    assert (
+        f"WARNING: {s.url}page2.html: the page is not {declared_as}, as it declares; read as "
+        f"{read_as}, which its bytes are\n" in result.stderr
+    )
+
+
+def test_bytes_no_encoding_reads_are_counted_not_hidden(site, tmp_path) -> None:
+    """Invalid UTF-8 among valid UTF-8: damaged UTF-8, not another charset. What cannot be
+    read is replaced, and the page, the bytes and the fields are counted."""
+    page = page2_in(JAPANESE).encode("utf-8").replace("要約".encode(), b"\xff\xfe")
+    s = site(hostile(page))
+    result, snapshot = crawl_site(s, tmp_path)
+    assert result.returncode == 0 and snapshot.manifest["rows"] == 6, result.stderr[-2000:]
+    summaries = archiver.load(tmp_path)["summary"].tolist()[3:]
+    assert summaries == [f"日本語の\ufffd\ufffd {n} & more." for n in (4, 5, 6)]
+    stats = snapshot.manifest["stats"]
+    assert stats["archiver/decode/page/undecodable"] == 1
+    assert stats["archiver/decode/bytes/undecodable"] == 6
+    assert stats["archiver/decode/summary/replaced"] == 3
+    assert "archiver/decode/title/replaced" not in stats
+    [problem] = snapshot.manifest["listings"][0]["decode_problems"]
+    assert problem["reason"] == "undecodable" and problem["undecodable_bytes"] == 6
+    assert problem["encoding"] == problem["declared"] == "utf-8"
+    assert (
+        f"WARNING: {s.url}page2.html: 6 bytes are not utf-8 (as declared) and no other "
+        "encoding reads the page; they are archived as U+FFFD" in result.stderr
+    )
+
+
+def test_pages_read_as_they_declare_say_nothing(site, tmp_path) -> None:
+    page = page2_in(RUSSIAN).replace("<meta charset='utf-8'>", "").encode("cp1251")
+    s = site(hostile(page, {"Content-Type": "text/html; charset=windows-1251"}))
+    result, snapshot = crawl_site(s, tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert archiver.load(tmp_path)["title"].iloc[3] == "Запись номер 4"
+    [listing] = snapshot.manifest["listings"]
+    assert listing["encodings"] == {"utf-8": 1, "cp1251": 1}
+    assert listing["decode_problems"] == []
+    assert not any(key.startswith("archiver/decode/") for key in snapshot.manifest["stats"])
 
 
 def test_malformed_and_truncated_html_still_yields_entries(site, tmp_path) -> None:

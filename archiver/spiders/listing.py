@@ -25,6 +25,7 @@ from scrapy.utils.job import job_dir
 from twisted.python.failure import Failure
 
 from archiver.dates import iso_utc, page_time
+from archiver.decoding import PageDecoding, read_page
 from archiver.errors import ArchiverError
 from archiver.items import ListingEntry
 from archiver.journal import PageJournal, replayable
@@ -46,6 +47,8 @@ if TYPE_CHECKING:
 
 DEMO_INDEX = Path(__file__).resolve().parents[2] / "data" / "demo" / "index.html"
 ALLOWED_START_SCHEMES = ("http", "https", "file")
+DECODE_PROBLEMS_LISTED = 100  # per listing in the manifest; a whole site in the wrong charset
+# would otherwise list every page
 
 
 @dataclass
@@ -61,6 +64,10 @@ class ListingState:
     stopped: str | None = None  # why pagination ended early, if it did
     # Where each page's time came from: "page" ([page] time), "date_header", "fetched_at".
     page_time_sources: Counter[str] = field(default_factory=Counter)
+    # The encodings pages were read with, and the pages not read as they declared (the first
+    # DECODE_PROBLEMS_LISTED; the stats count them all).
+    encodings: Counter[str] = field(default_factory=Counter)
+    decode_problems: list[dict[str, Any]] = field(default_factory=list)
     last_page: dict[str, Any] | None = None  # the latest page record (profile check shows it)
     # Loop detection: pages and page contents seen so far, kept as hashes so that memory
     # stays small on crawls of 100,000 pages.
@@ -108,6 +115,12 @@ def same_site(start_url: str, url: str, allowed: Iterable[HostPattern] = ()) -> 
         folder = Path(unquote(start.path)).resolve().parent
         return Path(unquote(target.path)).resolve().is_relative_to(folder)
     return same_origin(start_url, url, allowed)
+
+
+def content_signature(entries: list[dict[str, Any]]) -> str:
+    """What tells a page's entries apart from another page's, as a shared crawl keeps it."""
+    pairs = tuple((e.get("title"), e.get("url")) for e in entries)
+    return hashlib.blake2b(repr(pairs).encode(), digest_size=12).hexdigest()
 
 
 class ListingSpider(scrapy.Spider):
@@ -171,10 +184,10 @@ class ListingSpider(scrapy.Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider.item_failed, signal=signals.item_error)
         if crawler.settings.get("ARCHIVER_REDIS_URL"):
-            from archiver.workers import shared_frontier
+            from archiver.workers import join_crawl, shared_frontier
 
             spider.shared = shared_frontier(crawler)
-            spider.snapshot_id = spider.shared.join(spider.snapshot_id)
+            spider.snapshot_id = join_crawl(crawler, spider)
             return spider
         jobdir = job_dir(crawler.settings)
         spider.journal = PageJournal(jobdir) if jobdir else None
@@ -372,6 +385,11 @@ class ListingSpider(scrapy.Spider):
         if b"\x00" in response.body[:4096]:
             self._fail(state, response.url, "binary content served as a web page")
             return
+        decoding = read_page(response.body, response.headers.get(b"Content-Type"))
+        if decoding.encoding != response.encoding:  # the declaration was wrong: read it right
+            response = response.replace(encoding=decoding.encoding)
+        if decoding.reason is not None:
+            self._say_decoding(response.url, decoding)
         try:
             profile = self._profile_for(state, response)
         except ProfileError as exc:
@@ -403,6 +421,9 @@ class ListingSpider(scrapy.Spider):
             "warc_filename": response.meta.get("warc_filename"),
             "announced": page.total,
             "next_url": page.next_url,
+            "encoding": decoding.encoding,
+            # How the page was read, when not simply as it declared (archiver.decoding).
+            **({"decoding": decoding.record()} if decoding.reason else {}),
             "entries": page.entries,
         }
         if self.journal is not None:
@@ -416,6 +437,11 @@ class ListingSpider(scrapy.Spider):
             "profile": profile.name,
             "time_source": when.source,
             "stopped": state.stopped if state.stopped != stopped else None,
+            # What a shared crawl rebuilds its frontier from if Redis forgets it.
+            "page_no": page_no,
+            "offset": offset,
+            "next_url": page.next_url,
+            "signature": content_signature(record["entries"]) if record["entries"] else None,
         }
         # The next page first: once a shared crawl commits this page, its successor is
         # already in the frontier.
@@ -436,6 +462,10 @@ class ListingSpider(scrapy.Spider):
         # after page times had sources.
         source = record["page_time_source"]
         state.page_time_sources[source] += 1
+        if record.get("encoding"):  # journals written before 0.2 do not say
+            state.encodings[record["encoding"]] += 1
+        if record.get("decoding"):
+            self._count_decoding(state, record)
         self.crawler.stats.inc_value(f"archiver/page_time/source/{source}")
         state.seen_pages.add(hash(record["url"]))
         if record["page_no"] == 1:
@@ -472,14 +502,50 @@ class ListingSpider(scrapy.Spider):
         ]
         return entries, self._next_request(record)
 
+    def _say_decoding(self, url: str, decoding: PageDecoding) -> None:
+        """One line for a page not read as it declared (the counts are made in ``_take``)."""
+        said = decoding.declared or decoding.declared_in_page
+        if decoding.reason == "declared_wrong":
+            self.logger.warning(
+                "%s: the page is not %s, as it declares; read as %s, which its bytes are",
+                url,
+                said,
+                decoding.encoding,
+            )
+        elif decoding.reason == "undecodable":
+            self.logger.warning(
+                "%s: %d bytes are not %s%s and no other encoding reads the page; they are "
+                "archived as U+FFFD (the WARC keeps the bytes as received)",
+                url,
+                decoding.undecodable_bytes,
+                decoding.encoding,
+                " (as declared)" if said == decoding.encoding else "",
+            )
+        else:
+            self.logger.info("%s: no charset declared; read as %s", url, decoding.encoding)
+
+    def _count_decoding(self, state: ListingState, record: dict[str, Any]) -> None:
+        """Stats and the manifest's ``decode_problems`` for a page not read as it declared:
+        how many pages, why, the bytes lost, and the fields holding replaced text."""
+        decoding = record["decoding"]
+        stats = self.crawler.stats
+        stats.inc_value(f"archiver/decode/page/{decoding['reason']}")
+        if decoding["undecodable_bytes"]:
+            stats.inc_value("archiver/decode/bytes/undecodable", decoding["undecodable_bytes"])
+            for fields in record["entries"]:
+                for name, value in fields.items():
+                    if isinstance(value, str) and "\ufffd" in value:
+                        stats.inc_value(f"archiver/decode/{name}/replaced")
+        if len(state.decode_problems) < DECODE_PROBLEMS_LISTED:
+            state.decode_problems.append({"url": record["url"], **decoding})
+
     def _first_content(self, state: ListingState, record: dict[str, Any]) -> bool:
         """False when an earlier page of the listing had the same entries (a pagination
         that serves its last page for every page number)."""
-        entries = tuple((e.get("title"), e.get("url")) for e in record["entries"])
         if self.shared is not None:
-            signature = hashlib.blake2b(repr(entries).encode(), digest_size=12).hexdigest()
+            signature = content_signature(record["entries"])
             return self.shared.first_content(state.start_url, signature, record["url"])
-        signature = hash(entries)
+        signature = hash(tuple((e.get("title"), e.get("url")) for e in record["entries"]))
         if signature in state.seen_content:
             return False
         state.seen_content.add(signature)
