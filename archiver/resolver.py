@@ -31,7 +31,8 @@ from twisted.internet.interfaces import (
 )
 from zope.interface import implementer
 
-from archiver.reach import AddressPolicy
+from archiver.errors import ArchiverError
+from archiver.reach import AddressPolicy, parse_allowed_hosts
 
 logger = logging.getLogger(__name__)
 
@@ -127,4 +128,31 @@ class GuardedResolver:
             portNumber,
             addressTypes,
             transportSemantics,
+        )
+
+
+def check_reach_settings(settings: Any) -> None:
+    """``ARCHIVER_ALLOWED_HOSTS``, ``ARCHIVER_ALLOW_PRIVATE_ADDRESSES`` and
+    ``ARCHIVER_DNS_RESOLVER`` readable, before anything is crawled; else an
+    ``ArchiverError`` in one line naming the setting, its value and what it takes."""
+    parse_allowed_hosts(settings.getlist("ARCHIVER_ALLOWED_HOSTS"))
+    value = settings.get("ARCHIVER_ALLOW_PRIVATE_ADDRESSES")
+    try:
+        settings.getbool("ARCHIVER_ALLOW_PRIVATE_ADDRESSES")
+    except ValueError as exc:
+        raise ArchiverError(
+            f"ARCHIVER_ALLOW_PRIVATE_ADDRESSES: {value!r} is not True or False"
+        ) from exc
+    path = settings.get("ARCHIVER_DNS_RESOLVER") or UPSTREAM_DEFAULT
+    try:
+        resolver = load_object(path)
+    except (ImportError, NameError, ValueError, AttributeError) as exc:
+        raise ArchiverError(
+            f"ARCHIVER_DNS_RESOLVER: {path!r} cannot be imported ({exc}); name a resolver "
+            f"class such as {UPSTREAM_DEFAULT}"
+        ) from exc
+    if not any(hasattr(resolver, name) for name in ("getHostByName", "resolveHostName")):
+        raise ArchiverError(
+            f"ARCHIVER_DNS_RESOLVER: {path!r} is not a resolver (no getHostByName or "
+            f"resolveHostName); name a resolver class such as {UPSTREAM_DEFAULT}"
         )

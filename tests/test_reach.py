@@ -7,6 +7,7 @@ from typing import ClassVar
 
 import pytest
 from scrapy.exceptions import CannotResolveHostError, DownloadConnectionRefusedError
+from scrapy.settings import Settings
 from twisted.internet.address import IPv4Address
 from twisted.internet.defer import fail, succeed
 from twisted.internet.error import ConnectionRefusedError, DNSLookupError
@@ -23,7 +24,8 @@ from archiver.reach import (
     same_origin,
     unreachable_reason,
 )
-from archiver.resolver import AddressRefused, GuardedResolver
+from archiver.resolver import AddressRefused, GuardedResolver, check_reach_settings
+from tests.conftest import run_crawl
 
 
 @pytest.mark.parametrize(
@@ -248,3 +250,51 @@ def test_a_hostname_resolver_upstream_has_its_refused_addresses_dropped(guard) -
     guard.resolveHostName(receiver, "mixed.example", 80)
     assert receiver.addresses == ["93.184.215.14"]
     assert GuardedResolver.refused["mixed.example"] == "127.0.0.1 is a loopback address"
+
+
+# --- Bad settings: one line, before anything is crawled --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        (
+            "ARCHIVER_ALLOWED_HOSTS",
+            "ftp://cdn.example",
+            "ARCHIVER_ALLOWED_HOSTS: 'ftp://cdn.example' is not HOST",
+        ),
+        (
+            "ARCHIVER_ALLOW_PRIVATE_ADDRESSES",
+            "maybe",
+            "ARCHIVER_ALLOW_PRIVATE_ADDRESSES: 'maybe' is not True or False",
+        ),
+        (
+            "ARCHIVER_DNS_RESOLVER",
+            "no.such.Resolver",
+            "ARCHIVER_DNS_RESOLVER: 'no.such.Resolver' cannot be imported",
+        ),
+        ("ARCHIVER_DNS_RESOLVER", "os.path", "ARCHIVER_DNS_RESOLVER: 'os.path' is not a resolver"),
+    ],
+)
+def test_bad_reach_settings_are_named(name: str, value: str, message: str) -> None:
+    settings = Settings()
+    settings.setmodule("archiver.settings")
+    check_reach_settings(settings)  # the defaults are fine
+    settings.set(name, value)
+    with pytest.raises(ArchiverError) as error:
+        check_reach_settings(settings)
+    assert str(error.value).startswith(message) and "\n" not in str(error.value)
+
+
+def test_a_crawl_with_a_bad_reach_setting_ends_in_one_line_and_publishes_nothing(tmp_path) -> None:
+    result = run_crawl("-s", "ARCHIVER_ALLOWED_HOSTS=cdn.example/x", data_dir=tmp_path)
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .endswith(  # "scrapy: error: ..." (python -m)
+            " error: ARCHIVER_ALLOWED_HOSTS: 'cdn.example/x' is not HOST, HOST:PORT or "
+            "SCHEME://HOST[:PORT] (no path)"
+        )
+    )
+    assert "Traceback" not in result.stderr and not (tmp_path / "snapshots").exists()

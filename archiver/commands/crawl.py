@@ -27,6 +27,7 @@ from archiver.errors import ArchiverError
 from archiver.extensions import SnapshotWriter
 from archiver.frontier import Frontier
 from archiver.journal import PageJournal
+from archiver.resolver import check_reach_settings
 
 EXIT_CODES = {"complete": 0, "partial": 3, "failed": 1}
 
@@ -49,6 +50,10 @@ class Command(ScrapyCrawlCommand):
                 check(**opts.spargs)
             except ArchiverError as exc:
                 raise UsageError(str(exc), print_help=False) from exc
+        try:  # where the crawl may go (archiver.reach): bad values end here, in one line
+            check_reach_settings(self.settings)
+        except ArchiverError as exc:
+            raise UsageError(str(exc), print_help=False) from exc
         if self.settings.get("ARCHIVER_REDIS_URL"):
             problem = self._check_shared()
             if problem:
