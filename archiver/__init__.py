@@ -6,6 +6,7 @@ Analysts start here::
     df = archiver.load("data")          # every snapshot's rows, typed
     archiver.history("data")            # one row per entry and snapshot
     archiver.published("data")          # narrowed publication interval per entry
+    archiver.top("data", since="7d")    # the entries that gained most, the new, the vanished
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ from __future__ import annotations
 __version__ = "0.1.0"
 PROJECT_URL = "https://github.com/archiver-project/archiver"
 
-__all__ = ["__version__", "history", "load", "published"]
+__all__ = ["__version__", "history", "load", "published", "top"]
 
 
 def __getattr__(name: str):
     # Imported lazily so that Scrapy's settings module can import the version cheaply.
-    if name in ("load", "history", "published"):
+    if name in ("load", "history", "published", "top"):
         from archiver import dataset
 
         return getattr(dataset, name)

@@ -109,7 +109,7 @@ def cmd_snapshots(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_diff(args: argparse.Namespace, out: TextIO) -> int:
     from archiver.dataset import diff
 
-    result = diff(args.data_dir, args.a, args.b)
+    result = diff(args.data_dir, args.a, args.b, listing=args.listing)
     if args.json:
         _out(out, json.dumps(result, indent=2, ensure_ascii=False))
         return 0
@@ -127,9 +127,9 @@ def cmd_diff(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_history(args: argparse.Namespace, out: TextIO) -> int:
-    from archiver.dataset import history
+    from archiver.dataset import HISTORY_COLUMNS, history
 
-    frame = history(args.data_dir)
+    frame = history(args.data_dir, listing=_listing(args))
     if args.entry:
         if args.entry not in set(frame["entry_id"]):
             raise ArchiverError(f"entry {args.entry!r} is in no snapshot under {args.data_dir}")
@@ -141,20 +141,55 @@ def cmd_history(args: argparse.Namespace, out: TextIO) -> int:
     elif frame.empty:
         _out(out, f"no entries under {args.data_dir}")
     else:
-        _out(out, table(frame, {"title": 60, "source": 24}))
+        people = [*HISTORY_COLUMNS[:7], "views_delta", "views_per_day"]
+        _out(out, table(frame[people].round({"views_per_day": 1}), {"title": 60, "source": 24}))
     return 0
 
 
 def cmd_published(args: argparse.Namespace, out: TextIO) -> int:
     from archiver.dataset import published
 
-    frame = published(args.data_dir)
+    frame = published(args.data_dir, listing=_listing(args))
     if args.json:
         _out(out, frame.to_json(orient="records", force_ascii=False, date_format="iso"))
     elif frame.empty:
         _out(out, f"no entry with a readable date under {args.data_dir}")
     else:
         _out(out, table(frame, {"title": 60}))
+    return 0
+
+
+def _listing(args: argparse.Namespace) -> str | None:
+    """The listing a command looks at: ``--listing``, or the archive's only one; with
+    several and none named, one line names them (never a mix of sites)."""
+    from archiver.dataset import one_listing
+
+    urls = one_listing(args.data_dir, args.listing)
+    return args.listing if args.listing is not None else next(iter(urls or []), None)
+
+
+def cmd_top(args: argparse.Namespace, out: TextIO) -> int:
+    from archiver.dataset import top
+
+    if args.n < 1:
+        raise ArchiverError("-n must be at least 1")
+    frame = top(args.data_dir, listing=args.listing, since=args.since, n=args.n)
+    if args.json:
+        document = {
+            "from": frame.attrs.get("from"),
+            "to": frame.attrs.get("to"),
+            "days": frame.attrs.get("days"),
+            "entries": json.loads(frame.to_json(orient="records", force_ascii=False)),
+        }
+        _out(out, json.dumps(document, indent=2, ensure_ascii=False))
+        return 0
+    if frame.empty:
+        _out(out, "top needs two usable snapshots of the listing; there are fewer")
+        return 0
+    days = frame.attrs["days"]
+    _out(out, f"from {frame.attrs['from']} to {frame.attrs['to']} ({days:.1f} days)")
+    shown = frame.drop(columns=["url"]).round({"views_per_day": 1})
+    _out(out, table(shown, {"title": 60}))
     return 0
 
 
@@ -330,7 +365,14 @@ def cmd_reparse(args: argparse.Namespace, out: TextIO) -> int:
 
 # Commands that read an archive: the data directory must hold one. `snapshots` lists an
 # empty one (a project before its first crawl) as empty; the folder must still exist.
-_READERS = {cmd_diff, cmd_history, cmd_published, cmd_plot, cmd_report, cmd_verify, cmd_reparse}
+_READERS = {
+    cmd_diff, cmd_history, cmd_published, cmd_top, cmd_plot, cmd_report, cmd_verify, cmd_reparse,
+}  # fmt: skip
+
+
+LISTING_HELP = (
+    "the listing to look at: its name or start URL (needed when the archive holds several)"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -357,6 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("a", nargs="?", help="older snapshot id (default: second newest)")
     p.add_argument("b", nargs="?", help="newer snapshot id (default: newest)")
     p.add_argument("--json", action="store_true", help="JSON with keys new, vanished, changed")
+    p.add_argument("--listing", metavar="NAME|URL", help=LISTING_HELP)
     p.set_defaults(func=cmd_diff)
 
     p = sub.add_parser(
@@ -370,6 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
     output = p.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="JSON records, for scripts")
     output.add_argument("--csv", action="store_true", help="CSV (the default before 0.2)")
+    p.add_argument("--listing", metavar="NAME|URL", help=LISTING_HELP)
     p.set_defaults(func=cmd_history)
 
     p = sub.add_parser(
@@ -378,7 +422,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="each entry's publication interval, narrowed across snapshots",
     )
     p.add_argument("--json", action="store_true", help="JSON records, for scripts")
+    p.add_argument("--listing", metavar="NAME|URL", help=LISTING_HELP)
     p.set_defaults(func=cmd_published)
+
+    p = sub.add_parser(
+        "top",
+        parents=[common],
+        help="what moved in a listing: most views gained, new and vanished entries",
+        description="The latest usable snapshot of the listing against the latest one at "
+        "least --since older (else the oldest): the entries that gained most views (with "
+        "views per day), then the new and the vanished ones.",
+    )
+    p.add_argument("--listing", metavar="NAME|URL", help=LISTING_HELP)
+    p.add_argument("--since", default="7d", help="how far back: 30m, 24h, 7d, 2w (default 7d)")
+    p.add_argument("-n", type=int, default=10, help="how many gainers (default 10)")
+    p.add_argument("--json", action="store_true", help="JSON: from, to, days, entries")
+    p.set_defaults(func=cmd_top)
 
     p = sub.add_parser(
         "plot",

@@ -50,7 +50,7 @@ def test_history_is_a_table_for_people(data_dir, capsys) -> None:
     assert main(["history", "--data-dir", str(data_dir)]) == 0
     header, rule, *rows = capsys.readouterr().out.splitlines()
     assert header.split() == ["entry_id", "snapshot_id", "source", "title", "views", "position",
-                              "present"]  # fmt: skip
+                              "present", "views_delta", "views_per_day"]  # fmt: skip
     assert set(rule) == {"-", " "} and len(rows) == 3
     a_rows = [row.split() for row in rows if row.split()[3] == "A"]
     assert [(r[1], r[4], r[6]) for r in a_rows] == [("d0", "1", "yes"), ("d1", "3", "yes")]
@@ -59,7 +59,10 @@ def test_history_is_a_table_for_people(data_dir, capsys) -> None:
 def test_history_for_scripts(data_dir, capsys) -> None:
     assert main(["history", "--csv", "--data-dir", str(data_dir)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "entry_id,snapshot_id,source,title,views,position,present"
+    assert lines[0] == (
+        "entry_id,snapshot_id,source,title,views,position,present,"
+        "listing_url,fetched_at,views_delta,views_per_day"
+    )
     assert len(lines) == 4
     assert main(["history", "--json", "--data-dir", str(data_dir)]) == 0
     records = json.loads(capsys.readouterr().out)
@@ -278,3 +281,22 @@ def test_commands_find_the_archive_beside_scrapy_cfg_from_any_folder(tmp_path) -
         cwd=tmp_path, check=False, timeout=60,
     )  # fmt: skip
     assert verify.returncode == 0, verify.stderr
+
+
+def test_top_and_listing_in_the_commands(tmp_path, capsys) -> None:
+    from tests.test_dataset import X, growing
+
+    growing(tmp_path)
+    assert main(["history", "--data-dir", str(tmp_path)]) == 2
+    assert "holds 2 listings; name one with --listing" in capsys.readouterr().err
+    assert main(["top", "--listing", X, "--since", "2d", "--data-dir", str(tmp_path)]) == 0
+    first, header, _, gained, new = capsys.readouterr().out.splitlines()
+    assert first == "from x1 to x3 (2.0 days)"
+    assert gained.split()[1:4] == ["A", "gained", "40"] and gained.split()[-1] == "30.0"
+    assert new.split()[1:3] == ["D", "new"]
+    assert main(["top", "--listing", X, "--json", "--data-dir", str(tmp_path)]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["from"] == "x0" and document["entries"][0]["views_gained"] == 90
+    assert main(["diff", "--listing", X, "--json", "--data-dir", str(tmp_path)]) == 0
+    assert json.loads(capsys.readouterr().out)["to"] == "x3"
+    assert main(["published", "--listing", "https://y.example/", "--data-dir", str(tmp_path)]) == 0

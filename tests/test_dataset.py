@@ -287,9 +287,13 @@ def test_every_call_reads_data_in_the_working_directory_by_default(three_days, m
 
 def test_an_empty_archive_gives_empty_frames_with_their_columns(tmp_path) -> None:
     (tmp_path / "snapshots").mkdir()
-    assert list(archiver.history(tmp_path).columns) == [
+    history = archiver.history(tmp_path)
+    assert list(history.columns) == [
         "entry_id", "snapshot_id", "source", "title", "views", "position", "present",
+        "listing_url", "fetched_at", "views_delta", "views_per_day",
     ]  # fmt: skip
+    assert str(history["fetched_at"].dtype) == "datetime64[us, UTC]"
+    assert str(history["views_delta"].dtype) == "Int64"
     assert list(archiver.published(tmp_path).columns) == [
         "entry_id", "title", "published_earliest", "published_latest", "observations",
         "contradictions",
@@ -341,7 +345,7 @@ def test_intervals_that_touch_agree(tmp_path) -> None:
 
 def test_diff_by_default_compares_the_last_two_in_order(tmp_path) -> None:
     publish(tmp_path, "d0", [entry("d0", "A", 1)])
-    with pytest.raises(ArchiverError, match=rf"^diff needs two snapshots; {tmp_path} has 1$"):
+    with pytest.raises(ArchiverError, match=rf"^diff needs two usable snapshots; {tmp_path} has 1$"):
         diff(tmp_path)
     publish(tmp_path, "d1", [entry("d1", "A", 1), entry("d1", "B", 2)])
     publish(tmp_path, "d2", [entry("d2", "B", 1), entry("d2", "C", 2)])
@@ -392,3 +396,78 @@ def test_a_snapshot_with_fewer_rows_than_its_manifest_says_is_damaged(three_days
 def test_read_table_takes_the_latest_readings_by_default(three_days) -> None:
     table = archiver.dataset.read_table(three_days)
     assert table.num_rows == 5 and table.equals(archiver.dataset.read_table(three_days, None))
+
+
+# --- Growth and movers, per listing ----------------------------------------------------------
+
+X, Y = "https://x.example/", "https://y.example/"
+
+
+def growing(tmp_path):
+    """Listing X crawled on days 0, 1 and 3; listing Y once; Post A's views grow."""
+    for n, (a_views, extra) in enumerate([(10, "C"), (40, None), (None, None), (100, "D")]):
+        if n == 2:
+            continue
+        sid = f"x{n}"
+        rows = [entry(sid, "A", 1, when=day(n), views=a_views, listing_url=X),
+                entry(sid, "B", 2, when=day(n), views=5, listing_url=X)]  # fmt: skip
+        if extra:
+            rows.append(entry(sid, extra, 3, when=day(n), views=1, listing_url=X))
+        publish(tmp_path, sid, rows, start_urls=[X], started_at=day(n))
+    publish(tmp_path, "y0", [entry("y0", "Z", 1, when=day(0), views=7, listing_url=Y)],
+            start_urls=[Y], started_at=day(0))  # fmt: skip
+    return tmp_path
+
+
+def test_history_has_time_listing_and_growth(tmp_path) -> None:
+    frame = archiver.history(growing(tmp_path), listing=X)
+    assert set(frame["listing_url"]) == {X}
+    a = frame[frame["title"] == "A"].set_index("snapshot_id")
+    assert a["views"].tolist() == [10, 40, 100]
+    assert a["views_delta"].tolist()[1:] == [30, 60] and pd.isna(a["views_delta"].iloc[0])
+    assert a["views_per_day"].tolist()[1:] == [30.0, 30.0]  # 60 views over two days
+    assert a["fetched_at"].tolist() == [pd.Timestamp(day(n)) for n in (0, 1, 3)]
+    c = frame[frame["title"] == "C"]
+    assert c["present"].tolist() == [True, False, False]  # vanished from complete snapshots
+    assert c["fetched_at"].iloc[1] == pd.Timestamp(day(1))  # an absence: that crawl's start
+
+
+def test_a_listing_nobody_crawled_is_named_with_those_there_are(tmp_path) -> None:
+    with pytest.raises(
+        ArchiverError,
+        match=r"no listing 'https://z.example/' .* listings there: https://x.example/, https://y.example/",
+    ):
+        archiver.history(growing(tmp_path), listing="https://z.example/")
+
+
+def test_diff_never_compares_one_listing_with_another(tmp_path) -> None:
+    growing(tmp_path)
+    with pytest.raises(ArchiverError, match=r"holds 2 listings; name one with --listing"):
+        diff(tmp_path)
+    result = diff(tmp_path, listing=X)
+    assert (result["from"], result["to"]) == ("x1", "x3")
+    assert [e["title"] for e in result["new"]] == ["D"]
+    assert [e["changes"]["views"] for e in result["changed"]] == [[40, 100]]
+
+
+def test_diff_skips_failed_and_empty_snapshots(tmp_path) -> None:
+    growing(tmp_path)
+    publish(tmp_path, "x9", [], status="failed", start_urls=[X], started_at=day(9))
+    assert diff(tmp_path, listing=X)["to"] == "x3"
+
+
+def test_top_gives_the_movers_of_a_listing(tmp_path) -> None:
+    growing(tmp_path)
+    movers = archiver.top(tmp_path, listing=X, since="2d")
+    assert (movers.attrs["from"], movers.attrs["to"]) == ("x1", "x3")
+    assert movers["change"].tolist() == ["gained", "new"]  # B did not move: not a mover
+    assert movers["title"].tolist() == ["A", "D"]
+    assert movers.loc[0, "views_gained"] == 60 and movers.loc[0, "views_per_day"] == 30.0
+    whole = archiver.top(tmp_path, listing=X, since="30d")  # further back than the archive
+    assert whole.attrs["from"] == "x0" and whole.loc[0, "views_gained"] == 90
+    assert whole["title"].tolist() == ["A", "D", "C"]
+    assert whole["change"].tolist() == ["gained", "new", "vanished"]
+    with pytest.raises(ArchiverError, match=r"holds 2 listings"):
+        archiver.top(tmp_path)
+    with pytest.raises(ArchiverError, match=r"--since '7 days'"):
+        archiver.top(tmp_path, listing=X, since="7 days")
