@@ -12,7 +12,7 @@ Keys, under ``archiver:<crawl id>:``:
 ``failed``              pages that failed: url -> listing and reason
 ``listing:<url>``       per listing: pages, extracted rows, announced total, why it stopped
 ``next:<url>``, ``content:<url>``   pagination: who asked for a page, whose content a page has
-``snapshot``, ``started``, ``seeded``, ``publisher``, ``done``
+``snapshot``, ``started``, ``epoch``, ``seeded``, ``publisher``, ``done``
 ``host:<name>:next``, ``host:<name>:active``    the politeness gate every worker shares
 
 A request taken by a worker is leased to it; the lease ends when its page is committed or
@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import os
 import re
 import secrets
@@ -38,8 +39,12 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
 from archiver.errors import ArchiverError
+
+logger = logging.getLogger("archiver.workers")
 
 # How long a finished crawl's id stays taken (its "done" record), so that a worker started
 # late joins nothing and says so, instead of starting a second snapshot.
@@ -135,6 +140,7 @@ return 1
 """
 # A page's rows count once: the first commit wins, and only it adds to the listing's counts.
 _COMMIT = """
+if ARGV[9] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[9] then return -1 end
 redis.call('HDEL', KEYS[2], ARGV[3])
 if ARGV[4] == '' then return 1 end
 if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
@@ -181,6 +187,66 @@ return 0
 """
 
 
+class StateLost(ArchiverError):
+    """Redis no longer holds this crawl as this worker joined it (restarted empty, or
+    flushed), or cannot be reached for longer than the worker waits."""
+
+
+class OutageRetry(Retry):
+    """Every Redis call of a worker waits out a Redis that cannot be reached (restarting,
+    a network cut), retrying with growing pauses, for at most ``outage`` seconds counted
+    from the first failure; then the error is raised, and every later call fails at once,
+    so that the worker stops in one step (``archiver.workers``) instead of waiting again at
+    each call."""
+
+    def __init__(self, outage: float) -> None:
+        super().__init__(ExponentialBackoff(cap=2.0, base=0.1), retries=-1)
+        self.outage = outage
+        self.patient = False  # off while connecting: Redis unreachable at start is one line
+        self.lost: Exception | None = None
+        self.waited = False
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> OutageRetry:
+        # redis-py copies the retry into each connection; one outage is the worker's, seen
+        # by all its connections.
+        return self
+
+    def call_with_retry(  # type: ignore[override]
+        self,
+        do: Any,
+        fail: Any,
+        is_retryable: Any = None,
+        with_failure_count: bool = False,
+    ) -> Any:
+        first = None
+        failures = 0
+        while True:
+            try:
+                result = do()
+            except self._supported_errors as error:
+                failures += 1
+                fail(error, failures) if with_failure_count else fail(error)
+                now = time.monotonic()
+                first = first if first is not None else now
+                if not self.patient or self.lost is not None or now - first >= self.outage:
+                    if self.patient:
+                        self.lost = self.lost or error
+                    raise
+                if not self.waited:
+                    self.waited = True
+                    logger.warning(
+                        "Redis cannot be reached (%s): waiting up to %.0f s for it",
+                        error,
+                        self.outage,
+                    )
+                time.sleep(min(2.0, 0.1 * 2**failures, max(0.0, first + self.outage - now)))
+                continue
+            if first is not None and self.waited:
+                self.waited = False
+                logger.warning("Redis is back after %.1f s", time.monotonic() - first)
+            return result
+
+
 class Frontier:
     """The shared state of one crawl id, seen from one worker."""
 
@@ -191,6 +257,8 @@ class Frontier:
         self.url = url
         self.prefix = f"archiver:{crawl_id}:"
         self.worker = worker_name()
+        self.epoch = ""  # set by join
+        self.retry: OutageRetry | None = None
         self._take = client.register_script(_TAKE)
         self._requeue = client.register_script(_REQUEUE)
         self._seed = client.register_script(_SEED)
@@ -201,8 +269,11 @@ class Frontier:
         self._release = client.register_script(_RELEASE)
 
     @classmethod
-    def connect(cls, url: str, crawl_id: str, lease: float = 60.0) -> Frontier:
-        """Connect and check; an ArchiverError names the URL if Redis cannot be reached."""
+    def connect(
+        cls, url: str, crawl_id: str, lease: float = 60.0, outage: float = 120.0
+    ) -> Frontier:
+        """Connect and check; an ArchiverError names the URL if Redis cannot be reached.
+        Afterwards each call waits up to ``outage`` seconds for a Redis that went away."""
         if not crawl_id or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", crawl_id):
             raise ArchiverError(
                 f"ARCHIVER_CRAWL_ID {crawl_id!r}: give every worker of the crawl the same "
@@ -210,26 +281,57 @@ class Frontier:
             )
         if lease <= 0:
             raise ArchiverError(f"ARCHIVER_REDIS_LEASE {lease!r}: must be more than 0 seconds")
+        if outage < 0:
+            raise ArchiverError(f"ARCHIVER_REDIS_OUTAGE {outage!r}: must be 0 seconds or more")
+        retry = OutageRetry(outage)
         try:
-            client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=30)
+            client = redis.Redis.from_url(
+                url,
+                socket_connect_timeout=5,
+                socket_timeout=min(30.0, max(5.0, outage)),
+                retry=retry,
+                retry_on_error=[redis.ConnectionError, redis.TimeoutError],
+            )
             client.ping()
         except (redis.RedisError, ValueError) as exc:
             first = (str(exc).strip() or type(exc).__name__).splitlines()[0]
             raise ArchiverError(f"cannot reach Redis at {redacted(url)}: {first}") from exc
-        return cls(client, crawl_id, lease, url)
+        retry.patient = True
+        frontier = cls(client, crawl_id, lease, url)
+        frontier.retry = retry
+        return frontier
 
     def key(self, name: str) -> str:
         return self.prefix + name
 
     # --- joining and leaving --------------------------------------------------------------
 
-    def join(self, candidate_snapshot_id: str) -> str:
-        """Register this worker; return the crawl's snapshot id (the first worker's)."""
+    def join(self, candidate_snapshot_id: str, started: str | None = None) -> str:
+        """Register this worker; return the crawl's snapshot id (the first worker's).
+        ``started``: when the crawl began, if it began before this Redis knew it (a crawl
+        resumed from its staged parts)."""
         self.redis.set(self.key("snapshot"), candidate_snapshot_id, nx=True)
-        self.redis.set(self.key("started"), datetime.now(UTC).isoformat(), nx=True)
+        self.redis.set(self.key("started"), started or datetime.now(UTC).isoformat(), nx=True)
+        # Which life of the crawl's state in Redis this worker joined: a Redis that restarts
+        # empty, or is flushed, loses it, and the workers notice (``check``).
+        self.redis.set(self.key("epoch"), secrets.token_hex(8), nx=True)
+        self.epoch = (self.redis.get(self.key("epoch")) or b"").decode()
         self.heartbeat()
         self.report({"host": socket.gethostname(), "pid": os.getpid(), "sealed": False})
         return self.redis.get(self.key("snapshot")).decode()
+
+    def check(self) -> None:
+        """Raise ``StateLost`` when Redis no longer holds the crawl this worker joined."""
+        if self.retry is not None and self.retry.lost is not None:
+            raise StateLost(
+                f"cannot reach Redis at {redacted(self.url)} for {self.retry.outage:.0f} s "
+                f"({self.retry.lost})"
+            )
+        if self.epoch and (self.redis.get(self.key("epoch")) or b"").decode() != self.epoch:
+            raise StateLost(
+                f"Redis at {redacted(self.url)} no longer holds crawl {self.crawl_id} "
+                "(restarted empty, or flushed)"
+            )
 
     def report(self, fields: dict[str, Any]) -> None:
         """Merge ``fields`` into what the crawl knows of this worker (the manifest lists it)."""
@@ -259,6 +361,36 @@ class Frontier:
         the frontier once."""
         keys = [self.key("frontier"), self.key("seeded")]
         return bool(self._seed(keys=keys, args=[self.worker, *payloads]))
+
+    def restore(self, state: dict[str, Any], payloads: list[str]) -> bool:
+        """Seed a crawl resumed from its staged parts: the pages done, the listings' counts,
+        the pagination claims, the earlier workers, and the requests to go on with, in one
+        transaction, by the first worker to ask (as ``seed``). False if another did."""
+        seeded = self.key("seeded")
+        with self.redis.pipeline() as pipe:
+            try:
+                pipe.watch(seeded)
+                if pipe.exists(seeded):
+                    return False
+                pipe.multi()
+                if state["committed"]:
+                    pipe.hset(self.key("committed"), mapping=state["committed"])
+                for listing, counts in state["listings"].items():
+                    if counts:
+                        pipe.hset(self.key(f"listing:{listing}"), mapping=counts)
+                for listing, claims in state["claims"].items():
+                    pipe.hset(self.key(f"next:{listing}"), mapping=claims)
+                for listing, contents in state["contents"].items():
+                    pipe.hset(self.key(f"content:{listing}"), mapping=contents)
+                for worker, fields in state["workers"].items():
+                    pipe.hsetnx(self.key("workers"), worker, json.dumps(fields))
+                for payload in payloads:
+                    pipe.lpush(self.key("frontier"), payload)
+                pipe.set(seeded, self.worker)
+                pipe.execute()
+            except redis.WatchError:
+                return False
+        return True
 
     def is_seeded(self) -> bool:
         return bool(self.redis.exists(self.key("seeded")))
@@ -326,12 +458,24 @@ class Frontier:
             read.get("profile") or "",
             read.get("time_source") or "",
             read.get("stopped") or "",
+            self.epoch,
         ]
-        keys = [self.key("committed"), self.key("leases"), self.key(f"listing:{listing}")]
-        return bool(self._commit(keys=keys, args=args))
+        keys = [
+            self.key("committed"),
+            self.key("leases"),
+            self.key(f"listing:{listing}"),
+            self.key("epoch"),
+        ]
+        won = int(self._commit(keys=keys, args=args))
+        if won < 0:  # never into a Redis that forgot the crawl: the rows would not count
+            self.check()
+            raise StateLost(f"Redis no longer holds crawl {self.crawl_id}")
+        return bool(won)
 
     def fail(self, url: str, listing: str, reason: str, token: str | None = None) -> None:
         """List ``url`` as failed (the first reason stays) and end its lease, if given."""
+        if self.retry is not None and self.retry.lost is not None:
+            return  # the worker is stopping (archiver.workers); the page is fetched again
         with self.redis.pipeline() as pipe:
             pipe.hsetnx(self.key("failed"), url, json.dumps({"listing": listing, "reason": reason}))
             if token:

@@ -110,6 +110,8 @@ ARCHIVER_MAX_PAGES = 1000
 ARCHIVER_REDIS_URL = ""
 ARCHIVER_CRAWL_ID = ""
 ARCHIVER_REDIS_LEASE = 60  # seconds without a worker's heartbeat before its pages go back
+# Seconds a worker waits for a Redis it cannot reach before it stops (its rows kept).
+ARCHIVER_REDIS_OUTAGE = 120
 ADDONS = {
     "archiver.addons.Distributed": 0,
 }

@@ -25,13 +25,14 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import redis
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider, NotConfigured
 from scrapy.http import Response
+from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.request import request_from_dict
 from scrapy_redis.dupefilter import RFPDupeFilter
@@ -42,13 +43,14 @@ from twisted.internet import task
 from archiver import frontier as json_serializer
 from archiver.errors import ArchiverError
 from archiver.extensions import SnapshotWriter
-from archiver.frontier import Frontier, page_key, redacted
+from archiver.frontier import Frontier, digest, page_key, redacted
 from archiver.middlewares.retry import retry_after_seconds
 from archiver.snapshots import (
     MANIFEST_FILE,
     PARTITION,
     PENDING_FILE,
     SNAPSHOTS,
+    STAGING,
     parts,
     publish_sealed,
     snapshot_status,
@@ -73,6 +75,8 @@ LOCAL_META = frozenset(
         "warc_filename",
     }
 )
+CRAWL_FOLDER = "_meta/crawl"  # what a crawl resumed after Redis forgot it is rebuilt from
+CRAWL_RECORD = "crawl.json"
 TICK = 0.25  # seconds between a worker's commits, heartbeats and looks at the frontier
 
 
@@ -86,6 +90,7 @@ def shared_frontier(crawler: Crawler) -> Frontier:
             settings["ARCHIVER_REDIS_URL"],
             settings.get("ARCHIVER_CRAWL_ID") or "",
             settings.getfloat("ARCHIVER_REDIS_LEASE", 60.0),
+            settings.getfloat("ARCHIVER_REDIS_OUTAGE", 120.0),
         )
         crawler._archiver_frontier = found  # type: ignore[attr-defined]
     return found
@@ -133,10 +138,16 @@ def seed_frontier(crawler: Crawler, spider: Spider) -> bool:
     """Put the start requests in the shared frontier unless a worker already did: one
     atomic step in Redis, so each start URL is fetched once however the workers' starts
     interleave (a worker never fetches start URLs itself; all take from the frontier).
-    True for the worker that seeded."""
+    A crawl resumed from its staged parts (Redis forgot it) is seeded instead with the
+    state the parts tell (``rebuild_state``). True for the worker that seeded."""
     frontier = shared_frontier(crawler)
     if frontier.done() is not None or frontier.is_seeded():
         return False
+    folder = Path(crawler.settings.get("ARCHIVER_DATA_DIR", "data")) / STAGING
+    start_urls: list[str] = spider.start_urls  # type: ignore[attr-defined]
+    state = rebuild_state(folder / spider.snapshot_id, start_urls)  # type: ignore[attr-defined]
+    if state is not None:
+        return _reseed(crawler, spider, frontier, state)
     requests = spider.start_requests_shared()  # type: ignore[attr-defined]
     payloads = [encode_request(request, spider, crawler.stats) for request in requests]
     seeded = frontier.seed(payloads)
@@ -144,6 +155,52 @@ def seed_frontier(crawler: Crawler, spider: Spider) -> bool:
         crawler.stats.inc_value("scheduler/enqueued/redis", len(payloads))
         logger.info("crawl %s: seeded with %d start URL(s)", frontier.crawl_id, len(payloads))
     return seeded
+
+
+def _reseed(crawler: Crawler, spider: Spider, frontier: Frontier, state: Rebuilt) -> bool:
+    requests = [
+        spider._page_request(  # type: ignore[attr-defined]
+            url, listing=listing, page_no=page_no, offset=offset, profile=profile
+        )
+        for url, listing, page_no, offset, profile in state.to_fetch
+    ]
+    payloads = [encode_request(request, spider, crawler.stats) for request in requests]
+    if not frontier.restore(state.redis_state(), payloads):
+        return False
+    crawler.stats.inc_value("archiver/workers/resumed_pages", len(state.committed))
+    logger.warning(
+        "crawl %s resumed from its staged parts: %d page(s) already read by %d earlier "
+        "worker(s) are kept, %d page(s) to fetch",
+        frontier.crawl_id,
+        len(state.committed),
+        len(state.parts),
+        len(payloads),
+    )
+    return True
+
+
+def join_crawl(crawler: Crawler, spider: Spider) -> str:
+    """Join the shared crawl; the snapshot id it writes. When Redis knows nothing of the
+    crawl id (a first start, or a Redis that restarted empty) but a staging folder of that
+    crawl id holds parts, the crawl resumes into it rather than starting a second
+    snapshot; one staged with other start URLs or another profile is refused."""
+    frontier = shared_frontier(crawler)
+    candidate = spider.snapshot_id  # type: ignore[attr-defined]
+    if frontier.redis.exists(frontier.key("snapshot")) or frontier.done() is not None:
+        return frontier.join(candidate)
+    staged = find_staged(Path(crawler.settings.get("ARCHIVER_DATA_DIR", "data")), frontier.crawl_id)
+    if staged is None:
+        return frontier.join(candidate)
+    profile = spider.profile_spec  # type: ignore[attr-defined]
+    ours = {"start_urls": list(spider.start_urls), "profile": profile}  # type: ignore[attr-defined]
+    theirs = {"start_urls": staged.get("start_urls"), "profile": staged.get("profile")}
+    if ours != theirs:
+        raise ArchiverError(
+            f"crawl {frontier.crawl_id} was staged in {staged['folder']} with other start "
+            f"URLs or another profile ({theirs}): run it with those, or use a new "
+            "ARCHIVER_CRAWL_ID"
+        )
+    return frontier.join(staged["snapshot_id"], staged.get("started"))
 
 
 class LeasedQueue(Base):
@@ -158,7 +215,16 @@ class LeasedQueue(Base):
         self.stats = spider.crawler.stats
 
     def __len__(self) -> int:
-        return self.frontier.pending()[0]
+        try:
+            return self.frontier.pending()[0]
+        except redis.RedisError as exc:
+            self._lose(exc)
+            return 0
+
+    def _lose(self, exc: BaseException) -> None:
+        writer = SharedSnapshotWriter.of(self.spider.crawler)
+        if isinstance(writer, SharedSnapshotWriter):
+            writer.lose_redis(exc)
 
     def _encode_request(self, request: Request) -> str:
         return encode_request(request, self.spider, self.stats)
@@ -176,10 +242,20 @@ class LeasedQueue(Base):
                 f"cannot be put in the shared frontier: {type(exc).__name__}: {exc}",
             )
             return
-        self.frontier.push(payload, releases=lease)
+        try:
+            self.frontier.push(payload, releases=lease)
+        except redis.RedisError as exc:  # this worker stops; its page is not committed
+            self._lose(exc)
 
     def pop(self, timeout: int = 0) -> Request | None:
-        taken = self.frontier.take()
+        writer = SharedSnapshotWriter.of(self.spider.crawler)
+        if isinstance(writer, SharedSnapshotWriter) and writer.lost:
+            return None
+        try:
+            taken = self.frontier.take()
+        except redis.RedisError as exc:
+            self._lose(exc)
+            return None
         if taken is None:
             return None
         payload, token = taken
@@ -353,6 +429,8 @@ class SharedSnapshotWriter(SnapshotWriter):
         self.commits = {"won": 0, "lost": 0}
         self.loop: task.LoopingCall | None = None
         self.last_beat = self.last_requeue = 0.0
+        self.page_log: BinaryIO | None = None
+        self.lost: str | None = None  # why this worker stopped trusting Redis
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SharedSnapshotWriter:
@@ -406,6 +484,13 @@ class SharedSnapshotWriter(SnapshotWriter):
             self._adopt(published)
             return
         super().spider_opened(spider)
+        if self.snapshot is None:
+            return
+        try:
+            self.page_log = open_page_log(self.snapshot.path, self.frontier, spider)
+        except OSError as exc:
+            self._abandon(f"cannot write snapshot {self.snapshot.snapshot_id}: {exc}")
+            return
         self.loop = task.LoopingCall(self.tick)
         self.loop.start(TICK, now=False)
         logger.info(
@@ -418,10 +503,17 @@ class SharedSnapshotWriter(SnapshotWriter):
     def tick(self) -> None:
         """Heartbeat, commits, and a nudge to Scrapy's engine, which otherwise looks at an
         empty scheduler only every five seconds."""
+        if self.lost:
+            return
         now = time.monotonic()
-        if now - self.last_beat >= self.frontier.lease / 3:
-            self.frontier.heartbeat()
-            self.last_beat = now
+        try:
+            self.frontier.check()
+            if now - self.last_beat >= self.frontier.lease / 3:
+                self.frontier.heartbeat()
+                self.last_beat = now
+        except (ArchiverError, redis.RedisError) as exc:
+            self.lose_redis(exc)
+            return
         self.flush_commits()
         slot = getattr(getattr(self.crawler, "engine", None), "_slot", None)
         if slot is not None:
@@ -471,17 +563,59 @@ class SharedSnapshotWriter(SnapshotWriter):
             self._abandon(f"cannot write snapshot {self.snapshot.snapshot_id}: {exc}")
             return
         ready, self.ready = self.ready, []
+        try:  # on disk first: what Redis is told, the parts can tell again (rebuild_state)
+            log_pages(self.page_log, [page_record(page) for page in ready if page.read])
+        except OSError as exc:
+            self._abandon(f"cannot write snapshot {self.snapshot.snapshot_id}: {exc}")
+            return
+        if self.lost:
+            return
         for page in ready:
-            won = self.frontier.commit(page.listing, page.url, page.token, page.read)
+            try:
+                won = self.frontier.commit(page.listing, page.url, page.token, page.read)
+            except (ArchiverError, redis.RedisError) as exc:
+                self.lose_redis(exc)
+                return
             self.commits["won" if won else "lost"] += 1
             self.crawler.stats.inc_value(f"archiver/workers/commit/{'won' if won else 'lost'}")
+
+    def lose_redis(self, exc: BaseException) -> None:
+        """Redis lost the crawl (restarted empty, flushed) or stayed out of reach longer
+        than ``ARCHIVER_REDIS_OUTAGE``: stop taking pages, keep every row staged, and say in
+        one line how to go on. Nothing more is told to Redis: a Redis that forgot the crawl
+        must not be told half of it."""
+        if self.lost:
+            return
+        where = self.snapshot.path if self.snapshot is not None else "the staging folder"
+        self.lost = (
+            f"crawl {self.frontier.crawl_id}: {exc}; this worker stops. Every row staged is "
+            f"kept in {where}: start the workers again with "
+            f"ARCHIVER_CRAWL_ID={self.frontier.crawl_id} to resume from them"
+        )
+        logger.error("%s", self.lost)
+        stats = self.crawler.stats
+        stats.set_value("archiver/snapshot/error", self.lost)
+        stats.set_value("archiver/snapshot/status", None)
+        stats.inc_value("archiver/workers/redis/lost")
+        engine = getattr(self.crawler, "engine", None)
+        if engine is not None and getattr(engine, "spider", None) is not None:
+            deferred_from_coro(engine.close_spider_async(reason="redis_lost"))
 
     def spider_idle(self, spider: Spider, **_: Any) -> None:
         """Stay while the crawl has work anywhere: requests waiting, pages leased to any
         worker (a dead worker's come back after its lease), start URLs not yet seeded."""
-        if self.snapshot is None:
+        if self.snapshot is None or self.lost:
             return
         self.flush_commits()
+        try:
+            self._keep_open(spider)
+        except (ArchiverError, redis.RedisError) as exc:
+            self.lose_redis(exc)
+
+    def _keep_open(self, spider: Spider) -> None:
+        if self.lost:
+            return
+        self.frontier.check()
         if not self.frontier.is_seeded():  # the worker that would have seeded never did
             seed_frontier(self.crawler, spider)
             raise DontCloseSpider
@@ -508,19 +642,31 @@ class SharedSnapshotWriter(SnapshotWriter):
         try:
             self._report(spider, self.snapshot.flush())
             self.snapshot.seal()
+            if self.page_log is not None:
+                self.page_log.close()
         except OSError as exc:
             self._abandon(f"cannot write snapshot {self.snapshot.snapshot_id}: {exc}")
             return
-        self.frontier.report(
-            {
-                "sealed": True,
-                "close_reason": reason,
-                "rows": self.snapshot.rows,
-                "sources": sorted(self.snapshot.sources),
-                "commits": self.commits,
-                "warc_records": self.snapshot.warc.records if self.snapshot.warc else 0,
-            }
-        )
+        if self.lost:  # its part is whole on disk; a resumed crawl counts its pages
+            self.crawler.stats.set_value("archiver/snapshot/error", self.lost)
+            self.snapshot.release()
+            return
+        try:
+            self.frontier.check()
+            self.frontier.report(
+                {
+                    "sealed": True,
+                    "close_reason": reason,
+                    "rows": self.snapshot.rows,
+                    "sources": sorted(self.snapshot.sources),
+                    "commits": self.commits,
+                    "warc_records": self.snapshot.warc.records if self.snapshot.warc else 0,
+                }
+            )
+        except (ArchiverError, redis.RedisError) as exc:
+            self.lose_redis(exc)
+            self.snapshot.release()
+            return
         if reason != "finished":
             # Stopped (a signal, an error): the pages it did not finish go back to the
             # frontier at once; what it committed is kept and published by the others.
@@ -541,6 +687,11 @@ class SharedSnapshotWriter(SnapshotWriter):
         saying why and how to go on."""
         try:
             self._wait_or_publish(spider)
+        except (ArchiverError, redis.RedisError) as exc:  # Redis forgot or went away
+            self.lose_redis(exc)
+            self.crawler.stats.set_value("archiver/snapshot/pending", None)
+            if self.snapshot is not None:
+                self.snapshot.release()
         except Exception as exc:  # never a silent exit 0 from a signal handler
             logger.debug("crawl %s: publishing failed", self.frontier.crawl_id, exc_info=True)
             self._give_up(f"publishing failed: {type(exc).__name__}: {exc}; {self._resume_hint()}")
@@ -555,6 +706,7 @@ class SharedSnapshotWriter(SnapshotWriter):
             if done is not None:
                 self._adopt(done)
                 return
+            self.frontier.check()  # never publish what a Redis that forgot the crawl says
             if self.frontier.claim_publishing():
                 self._publish(spider, deadline)
                 return
@@ -624,6 +776,7 @@ class SharedSnapshotWriter(SnapshotWriter):
             return
         workers = self.frontier.workers()
         committed = self.frontier.committed()
+        self.frontier.check()
         exact = {
             name
             for name, worker in workers.items()
@@ -720,6 +873,135 @@ class SharedSnapshotWriter(SnapshotWriter):
     def frontier_started(self) -> str | None:
         raw = self.frontier.redis.get(self.frontier.key("started"))
         return raw.decode() if raw else None
+
+
+# --- what the parts on disk tell, should Redis forget the crawl -----------------------------
+#
+# Beside its part, each worker keeps ``_meta/crawl/pages-<worker>.jsonl``: one line per page
+# whose rows are in its part, written and synced after the rows and before the page is
+# committed in Redis. With the crawl's record (``_meta/crawl/crawl.json``), they are enough to
+# rebuild what Redis held that matters: which pages are done and whose rows count, each
+# listing's counts, and the frontier (each listing's next page not yet read).
+
+
+def open_page_log(folder: Path, frontier: Frontier, spider: Spider) -> BinaryIO:
+    """This worker's page log, and the crawl's record if no worker wrote it yet."""
+    crawl = folder / CRAWL_FOLDER
+    crawl.mkdir(exist_ok=True)
+    record = {
+        "crawl_id": frontier.crawl_id,
+        "snapshot_id": folder.name,
+        "started": (frontier.redis.get(frontier.key("started")) or b"").decode() or None,
+        "start_urls": list(spider.start_urls),  # type: ignore[attr-defined]
+        "profile": spider.profile_spec,  # type: ignore[attr-defined]
+    }
+    with contextlib.suppress(FileExistsError):
+        write_synced(crawl / CRAWL_RECORD, record)
+    return (crawl / f"pages-{frontier.worker}.jsonl").open("ab")
+
+
+def page_record(page: _Page) -> dict[str, Any]:
+    return {"listing": page.listing, "url": page.url, "rows": page.expected, **(page.read or {})}
+
+
+def log_pages(log: BinaryIO | None, records: list[dict[str, Any]]) -> None:
+    if log is None or not records:
+        return
+    log.write(b"".join(json.dumps(r, separators=(",", ":")).encode() + b"\n" for r in records))
+    log.flush()
+    os.fsync(log.fileno())
+
+
+def find_staged(data_dir: Path, crawl_id: str) -> dict[str, Any] | None:
+    """The newest staging folder of ``crawl_id`` (its crawl record, and ``folder``)."""
+    found = []
+    for path in (data_dir / STAGING).glob(f"*/{CRAWL_FOLDER}/{CRAWL_RECORD}"):
+        with contextlib.suppress(OSError, ValueError):
+            record = json.loads(path.read_text("utf-8"))
+            if record.get("crawl_id") == crawl_id:
+                found.append(record | {"folder": str(path.parents[2])})
+    return max(found, key=lambda r: r["snapshot_id"]) if found else None
+
+
+@dataclass
+class Rebuilt:
+    """A crawl's state as its parts tell it (``rebuild_state``)."""
+
+    committed: dict[str, str]  # page_key -> the part whose rows count
+    listings: dict[str, dict[str, Any]]  # listing -> the fields of its Redis hash
+    claims: dict[str, dict[str, str]]  # listing -> next page digest -> asking page digest
+    contents: dict[str, dict[str, str]]  # listing -> content signature -> page digest
+    parts: list[str]
+    to_fetch: list[tuple[str, str, int, int, str | None]]  # url, listing, page no, offset, profile
+
+    def redis_state(self) -> dict[str, Any]:
+        return {
+            "committed": self.committed,
+            "listings": self.listings,
+            "claims": self.claims,
+            "contents": self.contents,
+            "workers": {
+                part: {"sealed": False, "close_reason": "before Redis lost the crawl"}
+                for part in self.parts
+            },
+        }
+
+
+def rebuild_state(folder: Path, start_urls: list[str]) -> Rebuilt | None:
+    """What Redis held of a crawl, from the page logs its workers staged; None when no
+    page log holds a page (nothing to resume: seed as usual).
+
+    A page counts when a log names it with rows (the first log to name it, in name order,
+    owns it: its rows were synced before the line was written), or when it ended its
+    listing; a page read with no entries is fetched again, so that its failure is seen
+    again. Each listing goes on from its last page counted; a listing with none, from its
+    start URL. Failures of pages are not kept: the pages are fetched again.
+    """
+    logs = sorted((folder / CRAWL_FOLDER).glob("pages-*.jsonl"))
+    pages: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
+    for log in logs:
+        part = log.stem.removeprefix("pages-")
+        with log.open("rb") as handle:
+            for line in handle:
+                try:
+                    record = json.loads(line)
+                except ValueError:  # torn by a kill: that page was not committed
+                    continue
+                if not record.get("entries") and not record.get("stopped"):
+                    continue
+                pages.setdefault((record["listing"], record["url"]), (part, record))
+    if not pages:
+        return None
+    committed: dict[str, str] = {}
+    listings: dict[str, dict[str, Any]] = {url: {} for url in start_urls}
+    claims: dict[str, dict[str, str]] = {}
+    contents: dict[str, dict[str, str]] = {}
+    to_fetch: list[tuple[str, str, int, int, str | None]] = []
+    for (listing, url), (part, record) in pages.items():
+        committed[page_key(listing, url)] = part
+        counts = listings.setdefault(listing, {})
+        counts["pages"] = counts.get("pages", 0) + 1
+        counts["extracted"] = counts.get("extracted", 0) + int(record.get("entries") or 0)
+        for name in ("announced", "profile", "stopped"):
+            if record.get(name) is not None:
+                counts.setdefault(name, record[name])
+        if record.get("time_source"):
+            name = f"time:{record['time_source']}"
+            counts[name] = counts.get(name, 0) + 1
+        if record.get("signature"):
+            contents.setdefault(listing, {}).setdefault(record["signature"], digest(url))
+        following = record.get("next_url")
+        if following and not record.get("stopped"):
+            claims.setdefault(listing, {}).setdefault(digest(following), digest(url))
+            if (listing, following) not in pages:
+                page_no = int(record.get("page_no") or 1) + 1
+                offset = int(record.get("offset") or 0) + int(record.get("entries") or 0)
+                to_fetch.append((following, listing, page_no, offset, record.get("profile")))
+    for url in start_urls:
+        if (url, url) not in pages:
+            to_fetch.append((url, url, 1, 0, None))
+    parts = sorted({part for part, _ in pages.values()})
+    return Rebuilt(committed, listings, claims, contents, parts, list(dict.fromkeys(to_fetch)))
 
 
 def clear_unfinished_publication(folder: Path) -> None:

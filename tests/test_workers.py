@@ -8,6 +8,7 @@ Each test uses a crawl id of its own and removes its keys.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -769,3 +770,139 @@ def test_parts_keep_only_their_committed_pages_once(tmp_path) -> None:
     assert sources == {"S"}
     assert (meta / "entries-a.jsonl").read_bytes() == _row("L", "p1", 1) + _row("L", "p1", 2)
     assert not (tmp_path / "entries-a.parquet").exists()
+
+
+# --- Redis restarted, or out of reach for a while ---------------------------------------------
+
+
+class OwnRedis:
+    """A redis-server of the test's own on a free port of 127.0.0.1, which the test stops
+    and starts again: empty (these machines keep nothing on disk), or from its dump (a
+    Redis that was only out of reach). The shared one on 6379 is never touched."""
+
+    def __init__(self, folder: Path) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.skip("redis-server is not installed")
+        self.binary, self.folder, self.port = binary, folder, _free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+        self.start()
+
+    def start(self, keep: bool = False) -> None:
+        dump = self.folder / "dump.rdb"
+        if not keep:
+            dump.unlink(missing_ok=True)
+        self.process = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.folder), "--dbfilename", dump.name],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        for _ in range(100):
+            try:
+                redis.Redis.from_url(self.url).ping()
+                return
+            except redis.RedisError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self, save: bool = False) -> None:
+        with contextlib.suppress(redis.RedisError):
+            redis.Redis.from_url(self.url).shutdown(save=save, nosave=not save)
+        assert self.process is not None
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def own_redis(tmp_path) -> Iterator[OwnRedis]:
+    server = OwnRedis(tmp_path)
+    yield server
+    if server.process is not None and server.process.poll() is None:
+        server.process.kill()
+        server.process.wait(timeout=10)
+
+
+def wait_for_commits(url: str, crawl: str, count: int) -> None:
+    client = redis.Redis.from_url(url)
+    deadline = time.monotonic() + 60
+    while client.hlen(f"archiver:{crawl}:committed") < count:
+        assert time.monotonic() < deadline, "the workers never committed pages"
+        time.sleep(0.05)
+
+
+def test_redis_restarted_empty_mid_crawl_loses_nothing_and_the_rerun_resumes(
+    own_redis, tmp_path
+) -> None:
+    site = ScriptedSite(listing_route(listings=6, pages=4))
+    crawl, data = "restarted", tmp_path / "data"
+    every = sorted(f"Listing {n} post {i}" for n in range(1, 7) for i in range(1, 4 * PER_PAGE + 1))
+    slow = ("-s", "DOWNLOAD_DELAY=0.1", "-s", "ARCHIVER_REDIS_LEASE=2")
+    try:
+        processes = [worker(starts(site, 6), data, own_redis.url, crawl, *slow) for _ in range(2)]
+        wait_for_commits(own_redis.url, crawl, 6)
+        own_redis.stop()
+        own_redis.start()  # empty
+        first = finish(processes)
+        fetched = sum(count for path, count in site.counts.items() if path != "/robots.txt")
+        published_before = list_snapshots(data)
+        staged = {
+            part.name: part.read_bytes().count(b"\n")
+            for part in data.glob(".staging/*/_meta/entries-*.jsonl")
+        }
+        again = finish(
+            [worker(starts(site, 6), data, own_redis.url, crawl, *slow) for _ in range(2)]
+        )
+    finally:
+        site.stop()
+    for code, out, err in first:
+        assert code == 1, err[-3000:]
+        assert out == ""  # no snapshot claimed
+        assert "Traceback" not in err, err[-3000:]
+        errors = [x for x in err.splitlines() if "] ERROR: " in x]
+        assert len(errors) == 1, errors
+        [line] = errors
+        assert f"no longer holds crawl {crawl}" in line and "restarted empty" in line
+        assert f"start the workers again with ARCHIVER_CRAWL_ID={crawl} to resume" in line
+    assert published_before == []
+    assert sum(staged.values()) >= 6 * PER_PAGE, staged  # nothing staged was removed
+    for code, out, err in again:
+        assert code == 0, err[-3000:]
+        assert out.startswith("snapshot complete: "), out
+    assert any("resumed from its staged parts" in err for _, _, err in again)
+    [snapshot] = list_snapshots(data)
+    assert verify_snapshot(snapshot) == []
+    assert sorted(archiver.load(data)["title"]) == every  # every entry, once
+    assert [x["extracted"] for x in snapshot.manifest["listings"]] == [4 * PER_PAGE] * 6
+    assert [x["pages_fetched"] for x in snapshot.manifest["listings"]] == [4] * 6
+    earlier = [
+        w for w in snapshot.manifest["workers"] if w["ended"] == "before Redis lost the crawl"
+    ]
+    assert earlier and sum(w["rows"] for w in earlier) >= 6 * PER_PAGE
+    # The pages read before the restart were not fetched again.
+    refetched = sum(count for path, count in site.counts.items() if path != "/robots.txt") - fetched
+    assert refetched <= 6 * 4 - 6, (fetched, refetched)
+
+
+def test_redis_out_of_reach_for_a_while_is_waited_for(own_redis, tmp_path) -> None:
+    site = ScriptedSite(listing_route(listings=4, pages=4))
+    crawl, data = "outage", tmp_path / "data"
+    try:
+        processes = [
+            worker(starts(site, 4), data, own_redis.url, crawl, "-s", "DOWNLOAD_DELAY=0.1")
+            for _ in range(2)
+        ]
+        wait_for_commits(own_redis.url, crawl, 4)
+        own_redis.stop(save=True)
+        time.sleep(2)
+        own_redis.start(keep=True)  # as it was: only out of reach
+        results = finish(processes)
+    finally:
+        site.stop()
+    for code, out, err in results:
+        assert code == 0, err[-3000:]
+        assert out.startswith("snapshot complete: ")
+    assert any("Redis cannot be reached" in err for _, _, err in results)
+    [snapshot] = list_snapshots(data)
+    assert verify_snapshot(snapshot) == []
+    assert archiver.load(data)["entry_id"].is_unique
+    assert snapshot.manifest["rows"] == 4 * 4 * PER_PAGE
