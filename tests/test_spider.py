@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -247,3 +248,37 @@ def test_errors_are_listed_once_per_page_under_their_own_listing(caplog) -> None
         f"{page}: entry 4 could not be archived: RuntimeError: injected",
         f"{x}?page=3: entry ? could not be archived: KeyError",
     ]
+
+
+def test_a_page_replayed_from_the_journal_is_counted_as_it_was_read() -> None:
+    """A resumed crawl replays journalled pages through the same step as live ones: a page
+    read in another charset than it declared is counted, and listed, once more."""
+    from tests.sites import listing_page
+
+    class Journal:
+        def __init__(self) -> None:
+            self.records: list[dict] = []
+
+        def record_page(self, record: dict) -> None:
+            self.records.append(record)
+
+    live = make_spider()
+    live.journal = Journal()  # type: ignore[assignment]
+    body = listing_page(2, 2, 3).replace("Post number", "Запись номер")
+    body = body.replace("<meta charset='utf-8'>", "").encode("cp1251")
+    request = Request(LISTING, cb_kwargs={"listing": LISTING, "page_no": 2, "offset": 3})
+    response = HtmlResponse(
+        LISTING, body=body, request=request, headers={"Content-Type": "text/html; charset=utf-8"}
+    )
+    entries, _ = run_parse(live, response)
+    assert [e.title for e in entries] == [f"Запись номер {n}" for n in (4, 5, 6)]
+    [record] = live.journal.records  # type: ignore[union-attr]
+    assert record["encoding"] == "cp1251" and record["decoding"]["reason"] == "declared_wrong"
+
+    resumed = make_spider()
+    replayed, _ = resumed._take(json.loads(json.dumps(record)))  # as the journal keeps it
+    assert [e.title for e in replayed] == [e.title for e in entries]
+    state = resumed.listings[LISTING]
+    assert state.encodings == {"cp1251": 1}
+    assert state.decode_problems == [{"url": LISTING, **record["decoding"]}]
+    assert resumed.crawler.stats.get_value("archiver/decode/page/declared_wrong") == 1
