@@ -258,6 +258,7 @@ class Frontier:
         self.prefix = f"archiver:{crawl_id}:"
         self.worker = worker_name()
         self.epoch = ""  # set by join
+        self.stopped = False  # this worker stopped trusting Redis (archiver.workers)
         self.retry: OutageRetry | None = None
         self._take = client.register_script(_TAKE)
         self._requeue = client.register_script(_REQUEUE)

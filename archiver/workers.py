@@ -30,7 +30,7 @@ from typing import Any, BinaryIO
 import redis
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DontCloseSpider, NotConfigured
+from scrapy.exceptions import DontCloseSpider, IgnoreRequest, NotConfigured
 from scrapy.http import Response
 from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.httpobj import urlparse_cached
@@ -332,6 +332,7 @@ class SharedPolitenessMiddleware:
         self.retry_after_max = settings.getfloat("ARCHIVER_RETRY_AFTER_MAX", 120)
         self.backoff = settings.getfloat("ARCHIVER_BACKOFF_BASE", 1.0)
         self.stats = crawler.stats
+        self.crawler = crawler
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SharedPolitenessMiddleware:
@@ -346,10 +347,16 @@ class SharedPolitenessMiddleware:
         token = secrets.token_hex(6)
         waited = 0.0
         gate = self.frontier.gate
-        while (wait := gate(host, self.concurrency, self.delay, token, self.hold)) > 0:
-            pause = min(wait, 1.0)
-            waited += pause
-            await asyncio.sleep(pause)
+        try:
+            while (wait := gate(host, self.concurrency, self.delay, token, self.hold)) > 0:
+                pause = min(wait, 1.0)
+                waited += pause
+                await asyncio.sleep(pause)
+        except redis.RedisError as exc:  # the worker stops (SharedSnapshotWriter.lose_redis)
+            writer = SharedSnapshotWriter.of(self.crawler)
+            if isinstance(writer, SharedSnapshotWriter):
+                writer.lose_redis(exc)
+            raise IgnoreRequest(f"Redis lost: {exc}") from exc
         if waited:
             self.stats.inc_value("archiver/politeness/shared_wait_ms", int(waited * 1000))
         request.meta["archiver_gate"] = (host, token)
@@ -586,9 +593,16 @@ class SharedSnapshotWriter(SnapshotWriter):
         must not be told half of it."""
         if self.lost:
             return
+        self.frontier.stopped = True
         where = self.snapshot.path if self.snapshot is not None else "the staging folder"
+        why = str(exc)
+        if isinstance(exc, redis.RedisError):
+            retry = self.frontier.retry
+            waited = f" for {retry.outage:.0f} s" if retry is not None and retry.lost else ""
+            first = (why.strip() or type(exc).__name__).splitlines()[0]
+            why = f"cannot reach Redis at {redacted(self.frontier.url)}{waited} ({first})"
         self.lost = (
-            f"crawl {self.frontier.crawl_id}: {exc}; this worker stops. Every row staged is "
+            f"crawl {self.frontier.crawl_id}: {why}; this worker stops. Every row staged is "
             f"kept in {where}: start the workers again with "
             f"ARCHIVER_CRAWL_ID={self.frontier.crawl_id} to resume from them"
         )

@@ -906,3 +906,84 @@ def test_redis_out_of_reach_for_a_while_is_waited_for(own_redis, tmp_path) -> No
     assert verify_snapshot(snapshot) == []
     assert archiver.load(data)["entry_id"].is_unique
     assert snapshot.manifest["rows"] == 4 * 4 * PER_PAGE
+
+
+def _page_line(listing: str, url: str, **fields) -> bytes:
+    record = {"listing": listing, "url": url, "page_no": 1, "offset": 0, "entries": 5,
+              "rows": 5, "profile": "demo", "time_source": "date_header", "stopped": None,
+              "announced": None, "next_url": None, "signature": None} | fields  # fmt: skip
+    return json.dumps(record).encode() + b"\n"
+
+
+def test_the_page_logs_tell_what_redis_held_and_where_each_listing_goes_on(tmp_path) -> None:
+    from archiver.frontier import digest
+    from archiver.workers import CRAWL_FOLDER, rebuild_state
+
+    logs = tmp_path / CRAWL_FOLDER
+    logs.mkdir(parents=True)
+    (logs / "pages-a.jsonl").write_bytes(
+        _page_line("A", "A", announced=15, next_url="A2", signature="s1")
+        + _page_line("A", "A2", page_no=2, offset=5, next_url="A3", signature="s2")
+        + _page_line("B", "B", entries=0, rows=0, next_url="B2")  # no entries: read again
+        + b'{"listing": "C", "url": "C", "entr'  # torn by a kill: not committed
+    )  # fmt: skip
+    (logs / "pages-b.jsonl").write_bytes(
+        _page_line("A", "A2", page_no=2, offset=5, next_url="A3")  # read twice: a's counts
+        + _page_line("D", "D", next_url="D9", stopped="max_pages (1) reached at D")
+    )
+    state = rebuild_state(tmp_path, ["A", "B", "C", "D"])
+    assert state is not None
+    assert state.committed == {page_key("A", "A"): "a", page_key("A", "A2"): "a",
+                               page_key("D", "D"): "b"}  # fmt: skip
+    assert state.to_fetch == [("A3", "A", 3, 10, "demo"), ("B", "B", 1, 0, None),
+                              ("C", "C", 1, 0, None)]  # fmt: skip
+    assert state.listings["A"] == {"pages": 2, "extracted": 10, "announced": 15,
+                                   "profile": "demo", "time:date_header": 2}  # fmt: skip
+    assert state.listings["B"] == {} and state.listings["D"]["stopped"].startswith("max_pages")
+    assert state.claims == {"A": {digest("A2"): digest("A"), digest("A3"): digest("A2")}}
+    assert state.contents == {"A": {"s1": digest("A"), "s2": digest("A2")}}
+    assert state.parts == ["a", "b"]
+    assert rebuild_state(tmp_path / "nothing", ["A"]) is None  # nothing staged: seed as usual
+
+
+def test_a_rebuilt_crawl_is_seeded_once(redis_server, crawl_id, tmp_path) -> None:
+    from archiver.workers import Rebuilt
+
+    state = Rebuilt({page_key("A", "A"): "old"}, {"A": {"pages": 1, "extracted": 5}}, {}, {},
+                    ["old"], [("A2", "A", 2, 5, "demo")])  # fmt: skip
+    first, second = (Frontier.connect(redis_server, crawl_id) for _ in range(2))
+    assert first.restore(state.redis_state(), ["next"]) is True
+    assert second.restore(state.redis_state(), ["next"]) is False
+    assert first.is_seeded() and first.pending() == (1, 0)
+    assert first.committed() == {page_key("A", "A"): "old"}
+    assert first.listing("A")["extracted"] == 5
+    assert first.workers()["old"]["close_reason"] == "before Redis lost the crawl"
+
+
+def test_redis_gone_longer_than_the_workers_wait_stops_them_in_one_line_then_resumes(
+    own_redis, tmp_path
+) -> None:
+    site = ScriptedSite(listing_route(listings=4, pages=4))
+    crawl, data = "gone", tmp_path / "data"
+    every = sorted(f"Listing {n} post {i}" for n in range(1, 5) for i in range(1, 4 * PER_PAGE + 1))
+    settings = ("-s", "DOWNLOAD_DELAY=0.1", "-s", "ARCHIVER_REDIS_OUTAGE=1")
+    try:
+        processes = [worker(starts(site, 4), data, own_redis.url, crawl, *settings)]
+        wait_for_commits(own_redis.url, crawl, 3)
+        own_redis.stop()
+        [(code, out, err)] = finish(processes)
+        own_redis.start()  # empty: the crawl resumes from what was staged
+        [(again, again_out, again_err)] = finish(
+            [worker(starts(site, 4), data, own_redis.url, crawl, *settings)]
+        )
+    finally:
+        site.stop()
+    assert code == 1 and out == ""
+    assert "Traceback" not in err, err[-3000:]
+    errors = [x for x in err.splitlines() if "] ERROR: " in x]
+    assert len(errors) == 1, errors
+    assert "cannot reach Redis at redis://127.0.0.1:" in errors[0] and "for 1 s" in errors[0]
+    assert f"ARCHIVER_CRAWL_ID={crawl} to resume from them" in errors[0]
+    assert again == 0, again_err[-3000:]
+    assert again_out.startswith("snapshot complete: ")
+    assert sorted(archiver.load(data)["title"]) == every

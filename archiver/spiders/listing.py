@@ -598,6 +598,11 @@ class ListingSpider(scrapy.Spider):
         return parse_allowed_hosts(self.settings.getlist("ARCHIVER_ALLOWED_HOSTS"))
 
     def _fail(self, state: ListingState, url: str, reason: str, lease: str | None = None) -> None:
+        if self.shared is not None and self.shared.stopped:
+            # This worker stopped trusting Redis (archiver.workers said why, once): its pages
+            # in flight are not failed pages of the site; they are fetched again on resume.
+            self.crawler.stats.inc_value("archiver/pages/abandoned/redis_lost")
+            return
         state.failed.append({"url": url, "reason": reason})
         self.crawler.stats.inc_value("archiver/pages/failed")
         self.logger.error("%s: %s", url, reason)
