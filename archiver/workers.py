@@ -141,6 +141,8 @@ def seed_frontier(crawler: Crawler, spider: Spider) -> bool:
     A crawl resumed from its staged parts (Redis forgot it) is seeded instead with the
     state the parts tell (``rebuild_state``). True for the worker that seeded."""
     frontier = shared_frontier(crawler)
+    if getattr(crawler, "_archiver_refused", None):
+        return False
     if frontier.done() is not None or frontier.is_seeded():
         return False
     folder = Path(crawler.settings.get("ARCHIVER_DATA_DIR", "data")) / STAGING
@@ -194,12 +196,14 @@ def join_crawl(crawler: Crawler, spider: Spider) -> str:
     profile = spider.profile_spec  # type: ignore[attr-defined]
     ours = {"start_urls": list(spider.start_urls), "profile": profile}  # type: ignore[attr-defined]
     theirs = {"start_urls": staged.get("start_urls"), "profile": staged.get("profile")}
-    if ours != theirs:
-        raise ArchiverError(
+    if ours != theirs:  # said by the writer as the spider opens; nothing is joined
+        crawler._archiver_refused = (  # type: ignore[attr-defined]
             f"crawl {frontier.crawl_id} was staged in {staged['folder']} with other start "
-            f"URLs or another profile ({theirs}): run it with those, or use a new "
+            f"URLs or another profile (start_urls={','.join(theirs['start_urls'] or [])}, "
+            f"profile={theirs['profile']}): run it with those to resume it, or use a new "
             "ARCHIVER_CRAWL_ID"
         )
+        return candidate
     return frontier.join(staged["snapshot_id"], staged.get("started"))
 
 
@@ -473,6 +477,11 @@ class SharedSnapshotWriter(SnapshotWriter):
     # --- during the crawl -------------------------------------------------------------------
 
     def spider_opened(self, spider: Spider, **_: Any) -> None:
+        refused = getattr(self.crawler, "_archiver_refused", None)
+        if refused:
+            logger.error("%s", refused)
+            self.crawler.stats.set_value("archiver/snapshot/error", refused)
+            return
         done = self.frontier.done()
         if done is not None:
             logger.info(

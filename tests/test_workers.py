@@ -987,3 +987,27 @@ def test_redis_gone_longer_than_the_workers_wait_stops_them_in_one_line_then_res
     assert again == 0, again_err[-3000:]
     assert again_out.startswith("snapshot complete: ")
     assert sorted(archiver.load(data)["title"]) == every
+
+
+def test_a_rerun_with_other_start_urls_is_refused_and_joins_nothing(
+    redis_server, crawl_id, tmp_path
+) -> None:
+    """Redis forgot the crawl; its staging folder says what it was crawling. A worker
+    started with the same crawl id but other start URLs would mix two crawls: refused, in
+    one line naming the folder and what it was staged with."""
+    from archiver.workers import CRAWL_FOLDER, CRAWL_RECORD
+
+    folder = tmp_path / ".staging" / "20260101T000000000Z-aaaaaa"
+    (folder / CRAWL_FOLDER).mkdir(parents=True)
+    record = {"crawl_id": crawl_id, "snapshot_id": folder.name, "started": None,
+              "start_urls": ["http://127.0.0.1:9/a/"], "profile": "demo"}  # fmt: skip
+    (folder / CRAWL_FOLDER / CRAWL_RECORD).write_text(json.dumps(record))
+    [(code, out, err)] = finish([worker("http://127.0.0.1:9/b/", tmp_path, redis_server, crawl_id)])
+    assert code == 1 and out == ""
+    errors = [x for x in err.splitlines() if "] ERROR: " in x]
+    assert len(errors) == 1, err[-3000:]
+    assert f"was staged in {folder} with other start URLs" in errors[0]
+    assert "start_urls=http://127.0.0.1:9/a/, profile=demo" in errors[0]
+    client = redis.Redis.from_url(redis_server)
+    assert not client.exists(f"archiver:{crawl_id}:frontier")  # nothing seeded
+    assert list_snapshots(tmp_path) == []
