@@ -567,12 +567,13 @@ class Frontier:
         """Record how the crawl ended (``path``, ``status``, ``rows``), and drop its working
         state. The record and the workers' list are kept ``DONE_TTL`` seconds."""
         self.redis.set(self.key("done"), json.dumps(outcome), ex=DONE_TTL)
-        keep = {self.key(name).encode() for name in ("done", "workers", "snapshot", "started")}
+        kept = ("done", "workers", "snapshot", "started", "epoch")
+        keep = {self.key(name).encode() for name in kept}
         doomed = [k for k in self.redis.scan_iter(match=self.prefix + "*", count=500)]
         doomed = [k for k in doomed if k not in keep]
         for start in range(0, len(doomed), 500):
             self.redis.delete(*doomed[start : start + 500])
-        for name in ("workers", "snapshot", "started"):
+        for name in kept[1:]:
             self.redis.expire(self.key(name), DONE_TTL)
 
     def done(self) -> dict[str, Any] | None:

@@ -190,9 +190,11 @@ def join_crawl(crawler: Crawler, spider: Spider) -> str:
     candidate = spider.snapshot_id  # type: ignore[attr-defined]
     if frontier.redis.exists(frontier.key("snapshot")) or frontier.done() is not None:
         return frontier.join(candidate)
-    staged = find_staged(Path(crawler.settings.get("ARCHIVER_DATA_DIR", "data")), frontier.crawl_id)
-    if staged is None:
-        return frontier.join(candidate)
+    data_dir = Path(crawler.settings.get("ARCHIVER_DATA_DIR", "data"))
+    staged = find_staged(data_dir, frontier.crawl_id)
+    if staged is None:  # published while Redis was away: the worker adopts it as it opens
+        published = find_staged(data_dir, frontier.crawl_id, SNAPSHOTS)
+        return frontier.join(published["snapshot_id"] if published else candidate)
     profile = spider.profile_spec  # type: ignore[attr-defined]
     ours = {"start_urls": list(spider.start_urls), "profile": profile}  # type: ignore[attr-defined]
     theirs = {"start_urls": staged.get("start_urls"), "profile": staged.get("profile")}
@@ -935,10 +937,11 @@ def log_pages(log: BinaryIO | None, records: list[dict[str, Any]]) -> None:
     os.fsync(log.fileno())
 
 
-def find_staged(data_dir: Path, crawl_id: str) -> dict[str, Any] | None:
-    """The newest staging folder of ``crawl_id`` (its crawl record, and ``folder``)."""
+def find_staged(data_dir: Path, crawl_id: str, where: str = STAGING) -> dict[str, Any] | None:
+    """The newest staging folder of ``crawl_id`` (its crawl record, and ``folder``); with
+    ``where=SNAPSHOTS``, the newest snapshot it published."""
     found = []
-    for path in (data_dir / STAGING).glob(f"*/{CRAWL_FOLDER}/{CRAWL_RECORD}"):
+    for path in (data_dir / where).glob(f"*/{CRAWL_FOLDER}/{CRAWL_RECORD}"):
         with contextlib.suppress(OSError, ValueError):
             record = json.loads(path.read_text("utf-8"))
             if record.get("crawl_id") == crawl_id:

@@ -741,7 +741,7 @@ def test_finishing_keeps_the_outcome_and_drops_the_working_state(frontier, redis
         k.decode().removeprefix(frontier.prefix)
         for k in client.scan_iter(match=frontier.prefix + "*")
     }
-    assert left == {"done", "workers", "snapshot", "started"}
+    assert left == {"done", "workers", "snapshot", "started", "epoch"}
     assert 0 < client.ttl(frontier.key("done")) <= 7 * 24 * 3600
     assert frontier.done() == {"path": "/p", "status": "complete", "rows": 3}
 
@@ -1011,3 +1011,24 @@ def test_a_rerun_with_other_start_urls_is_refused_and_joins_nothing(
     client = redis.Redis.from_url(redis_server)
     assert not client.exists(f"archiver:{crawl_id}:frontier")  # nothing seeded
     assert list_snapshots(tmp_path) == []
+
+
+def test_a_crawl_published_before_redis_forgot_it_is_not_crawled_again(own_redis, tmp_path) -> None:
+    site = ScriptedSite(listing_route(listings=2, pages=2))
+    crawl, data = "published", tmp_path / "data"
+    try:
+        [(code, out, err)] = finish([worker(starts(site, 2), data, own_redis.url, crawl)])
+        assert code == 0, err[-3000:]
+        fetched = dict(site.counts)
+        own_redis.stop()
+        own_redis.start()  # empty: the "done" record is gone
+        [(again, again_out, again_err)] = finish(
+            [worker(starts(site, 2), data, own_redis.url, crawl)]
+        )
+    finally:
+        site.stop()
+    assert again == 0, again_err[-3000:]
+    assert "was already published" in again_err
+    assert again_out == out  # the same snapshot, named again
+    assert len(list_snapshots(data)) == 1
+    assert site.counts == fetched  # nothing fetched again
