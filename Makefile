@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: crawl test lint bench mutate clean
+.PHONY: crawl test test-loaded lint bench mutate clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,12 @@ test: $(VENV)/.installed $(PYWB)/.installed
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check archiver tests && $(BIN)/ruff format --check archiver tests
+
+# The shared-crawl tests (or LOADED_ARGS) with two processes keeping the cores busy: what
+# they check must hold on a loaded machine.
+LOADED_ARGS ?= tests/test_workers.py
+test-loaded: $(VENV)/.installed
+	$(BIN)/python benchmarks/under_load.py --busy 2 -- $(BIN)/python -m pytest -q $(LOADED_ARGS)
 
 # Benchmarks against their floors (benchmarks/RESULTS.md); BENCH_ARGS=--long adds the
 # 100,000-page crawl and its memory plot, --quick runs small sizes once.
