@@ -259,6 +259,7 @@ class Frontier:
         self.worker = worker_name()
         self.epoch = ""  # set by join
         self.stopped = False  # this worker stopped trusting Redis (archiver.workers)
+        self.failure_log: Any = None  # called with each failure (archiver.workers)
         self.retry: OutageRetry | None = None
         self._take = client.register_script(_TAKE)
         self._requeue = client.register_script(_REQUEUE)
@@ -383,6 +384,8 @@ class Frontier:
                     pipe.hset(self.key(f"next:{listing}"), mapping=claims)
                 for listing, contents in state["contents"].items():
                     pipe.hset(self.key(f"content:{listing}"), mapping=contents)
+                if state.get("failed"):
+                    pipe.hset(self.key("failed"), mapping=state["failed"])
                 for worker, fields in state["workers"].items():
                     pipe.hsetnx(self.key("workers"), worker, json.dumps(fields))
                 for payload in payloads:
@@ -477,6 +480,8 @@ class Frontier:
         """List ``url`` as failed (the first reason stays) and end its lease, if given."""
         if self.retry is not None and self.retry.lost is not None:
             return  # the worker is stopping (archiver.workers); the page is fetched again
+        if self.failure_log is not None:  # on disk too, should Redis forget it
+            self.failure_log(url, listing, reason)
         with self.redis.pipeline() as pipe:
             pipe.hsetnx(self.key("failed"), url, json.dumps({"listing": listing, "reason": reason}))
             if token:

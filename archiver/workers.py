@@ -443,6 +443,7 @@ class SharedSnapshotWriter(SnapshotWriter):
         self.loop: task.LoopingCall | None = None
         self.last_beat = self.last_requeue = 0.0
         self.page_log: BinaryIO | None = None
+        self.failed_pending: list[dict[str, str]] = []
         self.lost: str | None = None  # why this worker stopped trusting Redis
 
     @classmethod
@@ -509,6 +510,7 @@ class SharedSnapshotWriter(SnapshotWriter):
         except OSError as exc:
             self._abandon(f"cannot write snapshot {self.snapshot.snapshot_id}: {exc}")
             return
+        self.frontier.failure_log = self.log_failure
         self.loop = task.LoopingCall(self.tick)
         self.loop.start(TICK, now=False)
         logger.info(
@@ -571,9 +573,14 @@ class SharedSnapshotWriter(SnapshotWriter):
             del self.pages[page.token]
             self.ready.append(page)
 
+    def log_failure(self, url: str, listing: str, reason: str) -> None:
+        """A failure goes in the page log with the next pages (a rows' failure of a page
+        that is kept must be told again if Redis forgets it)."""
+        self.failed_pending.append({"failed": url, "listing": listing, "reason": reason})
+
     def flush_commits(self) -> None:
         """Make the rows of every finished page durable, then commit the pages."""
-        if not self.ready or self.snapshot is None:
+        if (not self.ready and not self.failed_pending) or self.snapshot is None:
             return
         try:
             self.snapshot.sync()
@@ -581,8 +588,9 @@ class SharedSnapshotWriter(SnapshotWriter):
             self._abandon(f"cannot write snapshot {self.snapshot.snapshot_id}: {exc}")
             return
         ready, self.ready = self.ready, []
+        failed, self.failed_pending = self.failed_pending, []
         try:  # on disk first: what Redis is told, the parts can tell again (rebuild_state)
-            log_pages(self.page_log, [page_record(page) for page in ready if page.read])
+            log_pages(self.page_log, failed + [page_record(page) for page in ready if page.read])
         except OSError as exc:
             self._abandon(f"cannot write snapshot {self.snapshot.snapshot_id}: {exc}")
             return
@@ -959,6 +967,7 @@ class Rebuilt:
     contents: dict[str, dict[str, str]]  # listing -> content signature -> page digest
     parts: list[str]
     to_fetch: list[tuple[str, str, int, int, str | None]]  # url, listing, page no, offset, profile
+    failed: dict[str, str] = field(default_factory=dict)  # url -> listing and reason (JSON)
 
     def redis_state(self) -> dict[str, Any]:
         return {
@@ -966,6 +975,7 @@ class Rebuilt:
             "listings": self.listings,
             "claims": self.claims,
             "contents": self.contents,
+            "failed": self.failed,
             "workers": {
                 part: {"sealed": False, "close_reason": "before Redis lost the crawl"}
                 for part in self.parts
@@ -981,10 +991,12 @@ def rebuild_state(folder: Path, start_urls: list[str]) -> Rebuilt | None:
     owns it: its rows were synced before the line was written), or when it ended its
     listing; a page read with no entries is fetched again, so that its failure is seen
     again. Each listing goes on from its last page counted; a listing with none, from its
-    start URL. Failures of pages are not kept: the pages are fetched again.
+    start URL. A failure is kept when its page is (rows that could not be made); a page
+    that failed to be read is fetched again instead.
     """
     logs = sorted((folder / CRAWL_FOLDER).glob("pages-*.jsonl"))
     pages: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
+    failures: dict[tuple[str, str], str] = {}
     for log in logs:
         part = log.stem.removeprefix("pages-")
         with log.open("rb") as handle:
@@ -992,6 +1004,9 @@ def rebuild_state(folder: Path, start_urls: list[str]) -> Rebuilt | None:
                 try:
                     record = json.loads(line)
                 except ValueError:  # torn by a kill: that page was not committed
+                    continue
+                if "failed" in record:
+                    failures.setdefault((record["listing"], record["failed"]), record["reason"])
                     continue
                 if not record.get("entries") and not record.get("stopped"):
                     continue
@@ -1027,7 +1042,13 @@ def rebuild_state(folder: Path, start_urls: list[str]) -> Rebuilt | None:
         if (url, url) not in pages:
             to_fetch.append((url, url, 1, 0, None))
     parts = sorted({part for part, _ in pages.values()})
-    return Rebuilt(committed, listings, claims, contents, parts, list(dict.fromkeys(to_fetch)))
+    failed = {
+        url: json.dumps({"listing": listing, "reason": reason})
+        for (listing, url), reason in failures.items()
+        if (listing, url) in pages  # a page kept with a failure; others are fetched again
+    }
+    to_fetch = list(dict.fromkeys(to_fetch))
+    return Rebuilt(committed, listings, claims, contents, parts, to_fetch, failed)
 
 
 def clear_unfinished_publication(folder: Path) -> None:

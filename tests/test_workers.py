@@ -925,6 +925,8 @@ def test_the_page_logs_tell_what_redis_held_and_where_each_listing_goes_on(tmp_p
         _page_line("A", "A", announced=15, next_url="A2", signature="s1")
         + _page_line("A", "A2", page_no=2, offset=5, next_url="A3", signature="s2")
         + _page_line("B", "B", entries=0, rows=0, next_url="B2")  # no entries: read again
+        + b'{"failed": "A2", "listing": "A", "reason": "entry 7 could not be archived"}\n'
+        + b'{"failed": "B", "listing": "B", "reason": "HTTP 500"}\n'  # fetched again instead
         + b'{"listing": "C", "url": "C", "entr'  # torn by a kill: not committed
     )  # fmt: skip
     (logs / "pages-b.jsonl").write_bytes(
@@ -943,6 +945,8 @@ def test_the_page_logs_tell_what_redis_held_and_where_each_listing_goes_on(tmp_p
     assert state.claims == {"A": {digest("A2"): digest("A"), digest("A3"): digest("A2")}}
     assert state.contents == {"A": {"s1": digest("A"), "s2": digest("A2")}}
     assert state.parts == ["a", "b"]
+    assert state.failed == {"A2": json.dumps({"listing": "A",
+                                              "reason": "entry 7 could not be archived"})}  # fmt: skip
     assert rebuild_state(tmp_path / "nothing", ["A"]) is None  # nothing staged: seed as usual
 
 
