@@ -334,8 +334,10 @@ def top(
     days = (times[after.snapshot_id] - times[before.snapshot_id]).total_seconds() / 86400
     merged["title"] = merged["title_after"].fillna(merged["title_before"])
     merged["url"] = merged["url_after"].fillna(merged["url_before"])
-    merged["change"] = merged["_merge"].astype(str).map(
-        {"both": "gained", "right_only": "new", "left_only": "vanished"}
+    merged["change"] = (
+        merged["_merge"]
+        .astype(str)
+        .map({"both": "gained", "right_only": "new", "left_only": "vanished"})
     )
     merged["views_gained"] = (merged["views_after"] - merged["views_before"]).astype("Int64")
     merged["views_per_day"] = (

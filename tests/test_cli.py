@@ -290,7 +290,7 @@ def test_top_and_listing_in_the_commands(tmp_path, capsys) -> None:
     assert main(["history", "--data-dir", str(tmp_path)]) == 2
     assert "holds 2 listings; name one with --listing" in capsys.readouterr().err
     assert main(["top", "--listing", X, "--since", "2d", "--data-dir", str(tmp_path)]) == 0
-    first, header, _, gained, new = capsys.readouterr().out.splitlines()
+    first, _header, _, gained, new = capsys.readouterr().out.splitlines()
     assert first == "from x1 to x3 (2.0 days)"
     assert gained.split()[1:4] == ["A", "gained", "40"] and gained.split()[-1] == "30.0"
     assert new.split()[1:3] == ["D", "new"]

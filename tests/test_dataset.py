@@ -345,7 +345,9 @@ def test_intervals_that_touch_agree(tmp_path) -> None:
 
 def test_diff_by_default_compares_the_last_two_in_order(tmp_path) -> None:
     publish(tmp_path, "d0", [entry("d0", "A", 1)])
-    with pytest.raises(ArchiverError, match=rf"^diff needs two usable snapshots; {tmp_path} has 1$"):
+    with pytest.raises(
+        ArchiverError, match=rf"^diff needs two usable snapshots; {tmp_path} has 1$"
+    ):
         diff(tmp_path)
     publish(tmp_path, "d1", [entry("d1", "A", 1), entry("d1", "B", 2)])
     publish(tmp_path, "d2", [entry("d2", "B", 1), entry("d2", "C", 2)])
