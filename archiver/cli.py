@@ -194,12 +194,13 @@ def cmd_top(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_plot(args: argparse.Namespace, out: TextIO) -> int:
-    from archiver.plot import plot_png
+    from archiver.plot import image_format, plot_image
 
     if args.top < 1:
         raise ArchiverError("--top must be at least 1")
-    png = plot_png(args.data_dir, args.top, args.entry)
-    Path(args.output).write_bytes(png)
+    fmt = image_format(args.output)
+    image = plot_image(args.data_dir, args.top, args.entry, fmt)
+    Path(args.output).write_bytes(image)
     _out(out, f"plot written: {Path(args.output).resolve()}")
     return 0
 

@@ -80,8 +80,26 @@ def _figure(views: pd.DataFrame, counts: pd.DataFrame, title: str) -> Any:
     return figure
 
 
-def plot_png(data_dir: str | Path, top: int = 10, entry: str | None = None) -> bytes:
-    """The two charts of ``data_dir``'s archive as PNG bytes."""
+# The formats matplotlib's Agg backend writes, by the suffix a user gives ``-o``.
+FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
+
+
+def image_format(path: str | Path) -> str:
+    """The format ``-o path`` asks for, by its suffix: a file named ``x.svg`` that holds PNG
+    bytes opens nowhere, so an unknown suffix is refused rather than guessed."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        raise ArchiverError(
+            f"-o {path}: cannot tell the image format from {suffix or 'no suffix'!r}; "
+            f"end the name with {', '.join(FORMATS)}"
+        )
+    return FORMATS[suffix]
+
+
+def plot_image(
+    data_dir: str | Path | None, top: int = 10, entry: str | None = None, fmt: str = "png"
+) -> bytes:
+    """The two charts of ``data_dir``'s archive as the bytes of a ``fmt`` file."""
     rows = load(data_dir)
     if rows.empty:
         raise ArchiverError(f"no snapshots with rows under {data_dir}")
@@ -89,5 +107,10 @@ def plot_png(data_dir: str | Path, top: int = 10, entry: str | None = None) -> b
     title = "views over time" + (f" of {entry}" if entry else f", top {top} entries")
     figure = _figure(views, entries_per_snapshot(rows), title)
     buffer = BytesIO()
-    figure.savefig(buffer, format="png", dpi=100)
+    figure.savefig(buffer, format=fmt, dpi=100)
     return buffer.getvalue()
+
+
+def plot_png(data_dir: str | Path | None, top: int = 10, entry: str | None = None) -> bytes:
+    """The two charts of ``data_dir``'s archive as PNG bytes."""
+    return plot_image(data_dir, top, entry, "png")

@@ -80,3 +80,30 @@ def test_the_command_writes_the_file_and_needs_no_screen(archive, tmp_path) -> N
         capture_output=True, text=True, env=env, check=False,
     )  # fmt: skip
     assert empty.returncode == 2 and empty.stderr.startswith("archiver: no snapshots with rows")
+
+
+@pytest.mark.parametrize(
+    ("name", "magic"), [("views.svg", b"<?xml"), ("views.pdf", b"%PDF-"), ("VIEWS.PNG", b"\x89PNG")]
+)
+def test_the_file_holds_the_format_its_name_asks_for(archive, tmp_path, name, magic) -> None:
+    from archiver.cli import main
+
+    out = tmp_path / name
+    assert main(["plot", "-o", str(out), "--data-dir", str(archive)]) == 0
+    assert out.read_bytes().startswith(magic)
+    if name.endswith(".svg"):
+        assert b"<svg" in out.read_bytes()[:2000]
+
+
+@pytest.mark.parametrize("name", ["views.jpg", "views"])
+def test_a_name_whose_format_cannot_be_told_is_refused_and_nothing_written(
+    archive, tmp_path, capsys, name
+) -> None:
+    from archiver.cli import main
+
+    out = tmp_path / name
+    assert main(["plot", "-o", str(out), "--data-dir", str(archive)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"archiver: -o {out}: cannot tell the image format")
+    assert err.endswith("end the name with .png, .svg, .pdf") and "\n" not in err
+    assert not out.exists()
