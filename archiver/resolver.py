@@ -147,8 +147,9 @@ def check_reach_settings(settings: Any) -> None:
     try:
         resolver = load_object(path)
     except (ImportError, NameError, ValueError, AttributeError) as exc:
+        why = " ".join(str(exc).split())  # one line, whatever the value held
         raise ArchiverError(
-            f"ARCHIVER_DNS_RESOLVER: {path!r} cannot be imported ({exc}); name a resolver "
+            f"ARCHIVER_DNS_RESOLVER: {path!r} cannot be imported ({why}); name a resolver "
             f"class such as {UPSTREAM_DEFAULT}"
         ) from exc
     if not any(hasattr(resolver, name) for name in ("getHostByName", "resolveHostName")):

@@ -6,6 +6,7 @@ Override any of these per run with ``-s NAME=VALUE``.
 import os
 
 from archiver import PROJECT_URL, __version__
+from archiver.items import COLUMNS
 from archiver.snapshots import project_data_dir
 
 BOT_NAME = "archiver"
@@ -93,6 +94,10 @@ FEED_EXPORTERS = {
     "jsonlines": "archiver.exporters.JsonLinesExporter",
 }
 FEED_EXPORT_ENCODING = "utf-8"
+# Every feed (-O out.csv, out.json, out.xml as much as out.parquet) carries the contract's
+# columns and no more: an entry also carries hints for the pipelines (date_order,
+# count_fields, rejected), which are no data.
+FEED_EXPORT_FIELDS = COLUMNS
 # "data" beside scrapy.cfg, wherever in the project the crawl is started from.
 # The environment variable of the same name wins, so that a crawl, the archiver commands and
 # archiver.load() in a cron job or a notebook all find one place from one line.

@@ -228,6 +228,49 @@ def test_feed_export_flag_writes_typed_files(crawl, tmp_path) -> None:
     assert len(Path(out_jsonl).read_text("utf-8").splitlines()) == 15
 
 
+def test_every_feed_carries_the_contracts_columns_and_no_hints(crawl, tmp_path) -> None:
+    """``-O out.csv`` is data for a spreadsheet: the pipelines' hints (date_order,
+    count_fields, rejected) are no columns of it."""
+    import csv
+
+    from archiver.items import COLUMNS
+
+    out_csv, out_json = tmp_path / "out.csv", tmp_path / "out.json"
+    result = crawl("-O", str(out_csv), "-O", str(out_json), data_dir=tmp_path / "data")
+    assert result.returncode == 0, result.stderr[-2000:]
+    with out_csv.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == COLUMNS and len(rows) == 15
+    assert {"date_order", "count_fields", "rejected"}.isdisjoint(rows[0])
+    assert all(set(row) == set(COLUMNS) for row in json.loads(out_json.read_text("utf-8")))
+
+
+def test_scrapy_parse_shows_a_page_and_archives_nothing(tmp_path) -> None:
+    data_dir = tmp_path / "data"
+    command = module_command(
+        "scrapy", "parse", "--spider=listing", "-s", f"ARCHIVER_DATA_DIR={data_dir}",
+        (DEMO / "index.html").as_uri(),
+    )  # fmt: skip
+    result = subprocess.run(
+        command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "'title': 'Prompt Engineering'" in result.stdout
+    assert "page2.html" in result.stdout  # the next page, shown as a request
+    assert "Traceback" not in result.stderr and "TypeError" not in result.stderr
+    assert not data_dir.exists()  # no snapshot, no journal, no WARC
+    bad = subprocess.run(
+        [*command, "-a", "max_page=1"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert bad.returncode == 2
+    assert (
+        bad.stderr.strip()
+        .splitlines()[-1]
+        .endswith("did you mean max_pages? it takes start_urls, profile, max_pages")
+    )
+    assert not data_dir.exists()
+
+
 def test_unwritable_data_dir_fails_in_one_line(crawl, tmp_path) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file where the data directory should be")

@@ -167,7 +167,8 @@ def test_start_urls_argument() -> None:
     [
         ("ftp://a.example/", "start_urls: 'ftp://a.example/' is not an http, https or file URL"),
         ("javascript:alert(1)", "start_urls: 'javascript:alert(1)' is not an http, https or"),
-        ("no/such/file.html", "start_urls: 'no/such/file.html' is not an http, https or file"),
+        ("no/such/file.html", "start_urls: no such file 'no/such/file.html' (in "),
+        ("http://[::1", "start_urls: 'http://[::1' is not a URL (Invalid IPv6 URL)"),
         (",,", "start_urls: no URL given"),
         ([" ", ""], "start_urls: no URL given"),
     ],

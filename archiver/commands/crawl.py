@@ -1,6 +1,7 @@
 """``scrapy crawl`` as Scrapy's own, plus what a scheduler and a small machine need.
 
-* Bad spider arguments (``-a profile=...``) end before crawling with one line, exit 2.
+* Bad spider arguments, settings, start URLs or profiles (``archiver.preflight``) end
+  before crawling with one line, exit 2, and nothing published.
 * The exit code says what was archived (see README, "Exit codes"):
   0 complete, 3 partial, 1 failed (nothing archived, or the crawl could not start).
 * The snapshot is published by ``archiver.publish``, which this process becomes when the
@@ -15,7 +16,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.crawler import Crawler
@@ -27,9 +28,22 @@ from archiver.errors import ArchiverError
 from archiver.extensions import SnapshotWriter
 from archiver.frontier import Frontier
 from archiver.journal import PageJournal
-from archiver.resolver import check_reach_settings
+from archiver.preflight import check_start
 
 EXIT_CODES = {"complete": 0, "partial": 3, "failed": 1}
+BAD_INPUT = 2
+logger = logging.getLogger(__name__)
+
+
+def refuse(message: str, settings: Any) -> int:
+    """A run that cannot start: the one line on stderr, last, with nothing after it (no
+    usage text), and in the log file too when there is one; the exit code for bad input."""
+    if settings is not None and settings.get("LOG_FILE"):
+        logger.error("%s", message)
+    sys.stdout.flush()
+    sys.stderr.write(f"scrapy: error: {message}\n")
+    sys.stderr.flush()
+    return BAD_INPUT
 
 
 class Command(ScrapyCrawlCommand):
@@ -43,17 +57,20 @@ class Command(ScrapyCrawlCommand):
             super().run(args, opts)
             return
         assert self.crawler_process is not None
-        spidercls = self.crawler_process.spider_loader.load(args[0])
-        check = getattr(spidercls, "check_arguments", None)
-        if check is not None:
-            try:
-                check(**opts.spargs)
-            except ArchiverError as exc:
-                raise UsageError(str(exc), print_help=False) from exc
-        try:  # where the crawl may go (archiver.reach): bad values end here, in one line
-            check_reach_settings(self.settings)
+        loader = self.crawler_process.spider_loader
+        try:
+            spidercls = loader.load(args[0])
+        except KeyError:
+            spiders = ", ".join(loader.list())
+            self.exitcode = refuse(
+                f"no spider named {args[0]!r}; this project has {spiders}", self.settings
+            )
+            return
+        try:  # bad -a arguments, settings, start URLs, profiles: one line, before any crawl
+            check_start(spidercls, opts.spargs, self.settings)
         except ArchiverError as exc:
-            raise UsageError(str(exc), print_help=False) from exc
+            self.exitcode = refuse(str(exc), self.settings)
+            return
         if self.settings.get("ARCHIVER_REDIS_URL"):
             problem = self._check_shared()
             if problem:

@@ -82,11 +82,61 @@ def compile_query(query: str) -> Callable[[etree._Element], Any]:
 
 
 def _compile_selector(query: str) -> None:
-    """Raise ValueError when ``query`` is not a valid CSS (parsel dialect) or XPath selector."""
+    """Raise ValueError when ``query`` is not a valid CSS (parsel dialect) or XPath selector,
+    or when a regular expression it gives EXSLT (``re:test``, ``re:match``, ``re:replace``)
+    does not compile: lxml compiles those only when a page is read, so every page would fail."""
     try:
         compile_query(query)
     except (SelectorError, etree.XPathSyntaxError, ValueError) as exc:
         raise ValueError(str(exc) or type(exc).__name__) from exc
+    xpath = query if is_xpath(query) else HTMLTranslator().css_to_xpath(query)
+    for function, pattern in regex_arguments(xpath):
+        try:
+            re.compile(pattern)  # as lxml's EXSLT functions compile it (Python's re)
+        except re.error as exc:
+            raise ValueError(
+                f"invalid regular expression {pattern!r} in re:{function}(): {exc}"
+            ) from exc
+
+
+_REGEX_CALL = re.compile(r"\bre:(test|match|replace)\s*\(")
+
+
+def regex_arguments(xpath: str) -> list[tuple[str, str]]:
+    """The EXSLT regex calls of ``xpath`` whose pattern (the second argument) is a string
+    literal, as (function, pattern); patterns computed by the query cannot be known here."""
+    found = []
+    for call in _REGEX_CALL.finditer(xpath):
+        arguments = _call_arguments(xpath, call.end())
+        if len(arguments) >= 2:
+            pattern = arguments[1].strip()
+            if len(pattern) >= 2 and pattern[0] == pattern[-1] and pattern[0] in "'\"":
+                found.append((call.group(1), pattern[1:-1]))
+    return found
+
+
+def _call_arguments(xpath: str, start: int) -> list[str]:
+    """The top-level arguments of the call whose '(' ends just before ``start`` (XPath 1.0
+    string literals have no escapes: a quote ends them)."""
+    arguments, depth, quote, current = [], 0, "", []
+    for char in xpath[start:]:
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "([":
+            depth += 1
+        elif char in ")]":
+            if depth == 0:
+                arguments.append("".join(current))
+                return arguments
+            depth -= 1
+        elif char == "," and depth == 0:
+            arguments.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+    return arguments  # unbalanced: XPath compilation has already refused it
 
 
 # An entries selector must yield elements, the entries whose fields are then read. XPath

@@ -7,6 +7,7 @@ writer's (``archiver.snapshots``).
 
 from __future__ import annotations
 
+import difflib
 import functools
 import hashlib
 from collections import Counter
@@ -47,6 +48,15 @@ if TYPE_CHECKING:
 
 DEMO_INDEX = Path(__file__).resolve().parents[2] / "data" / "demo" / "index.html"
 ALLOWED_START_SCHEMES = ("http", "https", "file")
+# The spider's -a arguments, and what each takes (the one line of a bad one says it).
+ARGUMENTS = {
+    "start_urls": "give URL[,URL...] (http, https, file, or a local path)",
+    "profile": "give a built-in profile (auto, suggest, demo, papermod, hn) or a profile file",
+    "max_pages": "give the most pages to read per start URL, a whole number of at least 1",
+}
+# Arguments others pass that the spider takes as they are: Scrapyd's job id; the snapshot
+# id archiver reparse and the shared crawl give.
+PASSED_THROUGH = {"_job"}
 DECODE_PROBLEMS_LISTED = 100  # per listing in the manifest; a whole site in the wrong charset
 # would otherwise list every page
 
@@ -84,23 +94,57 @@ def describe(exc: BaseException) -> str:
 
 
 def parse_start_urls(value: str | list[str] | None) -> list[str]:
-    """``-a start_urls=URL[,URL...]``; a plain path is taken as a local file."""
-    if not value:
+    """``-a start_urls=URL[,URL...]``; a plain path is taken as a local file. Each URL is
+    checked as far as it can be without the network (scheme, host, port), so that a typo
+    ends the run at start in one line rather than as a failed snapshot."""
+    if value is None:
         return [DEMO_INDEX.as_uri()]
     items = value if isinstance(value, list) else value.split(",")
-    urls = []
-    for raw in (item.strip() for item in items):
-        if not raw:
-            continue
-        scheme = urlsplit(raw).scheme.lower()
-        if not scheme and Path(raw).exists():
-            raw, scheme = Path(raw).resolve().as_uri(), "file"
-        if scheme not in ALLOWED_START_SCHEMES:
-            raise ArchiverError(f"start_urls: {raw!r} is not an http, https or file URL")
-        urls.append(raw)
+    urls = [start_url(raw) for raw in (item.strip() for item in items) if raw]
     if not urls:
-        raise ArchiverError("start_urls: no URL given")
+        raise ArchiverError(
+            "start_urls: no URL given; give URL[,URL...], or leave the argument out for the demo"
+        )
     return urls
+
+
+def start_url(raw: str) -> str:
+    """One start URL, as the crawl will fetch it; an ``ArchiverError`` says what is wrong."""
+    try:
+        parts = urlsplit(raw)
+        port = parts.port
+    except ValueError as exc:  # "http://[::1", "http://host:99999/"
+        raise ArchiverError(
+            f"start_urls: {raw!r} is not a URL ({exc}); give http://HOST[:PORT]/PATH, "
+            "https://..., or a file"
+        ) from exc
+    scheme = parts.scheme.lower()
+    if not scheme:
+        path = Path(raw)
+        if not path.exists():
+            raise ArchiverError(
+                f"start_urls: no such file {raw!r} (in {Path.cwd()}); give an existing file, "
+                "or a URL with its scheme (https://...)"
+            )
+        return path.resolve().as_uri()
+    if scheme not in ALLOWED_START_SCHEMES:
+        raise ArchiverError(
+            f"start_urls: {raw!r} is not an http, https or file URL; give one of those, or a "
+            "local file's path"
+        )
+    if scheme != "file" and not parts.hostname:
+        raise ArchiverError(f"start_urls: {raw!r} names no host; give {scheme}://HOST/PATH")
+    if port == 0:
+        raise ArchiverError(f"start_urls: {raw!r}: port 0 is not a port; give 1-65535")
+    return raw
+
+
+def unknown_argument(name: str) -> str:
+    """The line for ``-a NAME=...`` the spider does not take, with the likely meant one."""
+    takes = ", ".join(ARGUMENTS)
+    close = difflib.get_close_matches(name, [*ARGUMENTS, "snapshot_id"], n=1, cutoff=0.6)
+    meant = f"did you mean {close[0]}? " if close else ""
+    return f"-a {name}: the listing spider takes no such argument; {meant}it takes {takes}"
 
 
 def same_site(start_url: str, url: str, allowed: Iterable[HostPattern] = ()) -> bool:
@@ -134,8 +178,8 @@ class ListingSpider(scrapy.Spider):
         snapshot_id: str | None = None,
         **kwargs: Any,
     ) -> None:
+        arguments = self.check_arguments(start_urls, profile, max_pages, snapshot_id, **kwargs)
         super().__init__(**kwargs)
-        arguments = self.check_arguments(start_urls, profile, max_pages, snapshot_id)
         self.start_urls = arguments["start_urls"]
         self.candidates = arguments["candidates"]
         self.profiles = {profile.name: profile for profile in self.candidates}
@@ -162,13 +206,25 @@ class ListingSpider(scrapy.Spider):
         profile: str = "auto",
         max_pages: str | int | None = None,
         snapshot_id: str | None = None,
-        **_: Any,
+        **others: Any,
     ) -> dict[str, Any]:
-        """Parse ``-a`` arguments; an ``ArchiverError`` names the bad one (before any crawl)."""
+        """Parse ``-a`` arguments; an ``ArchiverError`` names the bad one (before any crawl).
+
+        An argument the spider does not take, or one given empty, is refused: ignoring it
+        would crawl the demo (or every page) in place of what a cron line meant."""
+        for name in others:
+            if name not in PASSED_THROUGH:
+                raise ArchiverError(unknown_argument(name))
+        given = {"start_urls": start_urls, "profile": profile, "max_pages": max_pages}
+        for name, value in given.items():
+            if isinstance(value, str) and not value.strip():
+                raise ArchiverError(f"-a {name}: empty; {ARGUMENTS[name]}, or leave it out")
         try:
-            pages = int(max_pages) if max_pages not in (None, "") else None
+            pages = int(max_pages) if max_pages is not None else None
         except ValueError as exc:
-            raise ArchiverError(f"max_pages: {max_pages!r} is not a whole number") from exc
+            raise ArchiverError(
+                f"max_pages: {max_pages!r} is not a whole number; {ARGUMENTS['max_pages']}"
+            ) from exc
         if pages is not None and pages < 1:
             raise ArchiverError(f"max_pages: {max_pages!r} must be at least 1")
         if snapshot_id is not None:
@@ -373,12 +429,21 @@ class ListingSpider(scrapy.Spider):
             self.profiles.setdefault(profile.name, profile)
 
     def parse(
-        self, response: Response, listing: str, page_no: int, offset: int
+        self,
+        response: Response,
+        listing: str | None = None,
+        page_no: int = 1,
+        offset: int = 0,
     ) -> Iterator[ListingEntry | scrapy.Request]:
-        """Read one page into a record, journal it, then hand its entries on and follow."""
+        """Read one page into a record, journal it, then hand its entries on and follow.
+
+        Called without a listing (``scrapy parse --spider=listing URL``), the page is the
+        first of a listing of its own."""
         # The capture time the downloader stamped (and the WARC record carries).
         fetched_at = response.meta.get("fetched_at") or datetime.now(UTC)
-        state = self.listings[listing]
+        if listing is None:
+            listing = response.meta.get("listing") or response.url
+        state = self.listings.setdefault(listing, ListingState(listing))
         if not hasattr(response, "selector"):
             self._fail(state, response.url, f"not an HTML page ({type(response).__name__})")
             return
