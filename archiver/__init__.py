@@ -11,14 +11,13 @@ Analysts start here::
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-PROJECT_URL = "https://github.com/archiver-project/archiver"
+from archiver.version import PROJECT_URL, __version__
 
-__all__ = ["__version__", "history", "load", "published", "top"]
+__all__ = ["PROJECT_URL", "__version__", "history", "load", "published", "top"]
 
 
 def __getattr__(name: str):
-    # Imported lazily so that Scrapy's settings module can import the version cheaply.
+    # Imported lazily: importing archiver (for a crawl, a command) need not load pandas.
     if name in ("load", "history", "published", "top"):
         from archiver import dataset
 

@@ -17,9 +17,9 @@ from typing import TextIO
 
 import pandas as pd
 
-from archiver import __version__
 from archiver.errors import ArchiverError
 from archiver.snapshots import archive_dir, list_snapshots, verify_snapshot
+from archiver.version import __version__
 
 
 def _out(stream: TextIO, text: str = "") -> None:

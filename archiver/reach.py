@@ -16,7 +16,8 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from archiver.errors import ArchiverError
 
@@ -132,6 +133,20 @@ def same_origin(start_url: str, url: str, allowed: Iterable[HostPattern] = ()) -
     if start.scheme == "http" and start.port == DEFAULT_PORTS["http"] and target == upgrade:
         return True
     return any(pattern.matches(target) for pattern in allowed)
+
+
+def same_site(start_url: str, url: str, allowed: Iterable[HostPattern] = ()) -> bool:
+    """Pagination stays on the start URL's origin (scheme, host and port: another port of
+    the same host is another service) over http(s), unless ``allowed``
+    (``ARCHIVER_ALLOWED_HOSTS``) widens it; from a local file, it stays in that file's
+    folder (a page cannot lead the crawl to read ``/etc/passwd``)."""
+    start, target = urlsplit(start_url), urlsplit(url)
+    if start.scheme == "file":
+        if target.scheme != "file" or target.netloc not in ("", "localhost"):
+            return False
+        folder = Path(unquote(start.path)).resolve().parent
+        return Path(unquote(target.path)).resolve().is_relative_to(folder)
+    return same_origin(start_url, url, allowed)
 
 
 def address_kind(address: str) -> str | None:

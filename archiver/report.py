@@ -17,11 +17,11 @@ from typing import Any
 
 import pandas as pd
 
-from archiver import __version__
 from archiver.dataset import changes_since_previous, load, published
 from archiver.errors import ArchiverError
 from archiver.items import COLUMNS
 from archiver.snapshots import list_snapshots
+from archiver.version import __version__
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 64rem;

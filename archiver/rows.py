@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from archiver import __version__
 from archiver.dates import iso_utc
 from archiver.items import COLUMN_TYPES, arrow_schema, column_fits, row_problem
+from archiver.version import __version__
 
 if TYPE_CHECKING:
     import pyarrow as pa

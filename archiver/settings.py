@@ -5,9 +5,9 @@ Override any of these per run with ``-s NAME=VALUE``.
 
 import os
 
-from archiver import PROJECT_URL, __version__
 from archiver.items import COLUMNS
 from archiver.snapshots import project_data_dir
+from archiver.version import PROJECT_URL, __version__
 
 BOT_NAME = "archiver"
 SPIDER_MODULES = ["archiver.spiders"]

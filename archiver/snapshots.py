@@ -31,11 +31,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from archiver import __version__
 from archiver.dates import iso_utc
 from archiver.errors import ArchiverError
 from archiver.items import COLUMNS, arrow_schema, row_problem
 from archiver.rows import ROW_GROUP_SIZE, ParquetRowWriter, getter, json_line, read_jsonl_batches
+from archiver.version import __version__
 from archiver.warc import WARC_FOLDER, Capture, Exchange, WarcWriter
 from archiver.warc import files as warc_files
 from archiver.warc import verify_file as verify_warc_file
@@ -660,12 +660,3 @@ def _verify_parquet(
                 f"file (first: {record_id} in {filename})"
             )
     return meta.num_rows, problems
-
-
-def __getattr__(name: str) -> Any:
-    # The Scrapy extension lived here before archiver 0.2: keep the old path working.
-    if name == "SnapshotWriter":
-        from archiver.extensions import SnapshotWriter
-
-        return SnapshotWriter
-    raise AttributeError(name)

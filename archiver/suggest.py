@@ -32,11 +32,11 @@ from lxml import etree
 from parsel import Selector
 from parsel.csstranslator import HTMLTranslator
 
-from archiver import __version__
 from archiver.dates import Rejected, parse_date, parse_relative
 from archiver.errors import ArchiverError
 from archiver.profiles import Profile, compile_query, is_xpath, parse_profile
 from archiver.readable import element_text
+from archiver.version import __version__
 
 # Never entry blocks, and never inside one.
 SKIPPED = frozenset({"script", "style", "noscript", "template", "svg", "head", "iframe", "form"})

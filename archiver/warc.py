@@ -45,7 +45,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import datetime_to_iso_date, iso_date_to_datetime
 from warcio.warcwriter import WARCWriter
 
-from archiver import PROJECT_URL, __version__
+from archiver.version import PROJECT_URL, __version__
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,8 @@ from scrapy.utils.test import get_crawler
 
 from archiver.errors import ArchiverError
 from archiver.items import ListingEntry
-from archiver.spiders.listing import ListingSpider, describe, parse_start_urls, same_site
+from archiver.reach import same_site
+from archiver.spiders.listing import ListingSpider, describe, parse_start_urls
 from tests.conftest import DEMO, FIXTURES
 
 LISTING = "https://agg.example/latest?page=2"

@@ -23,7 +23,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import UsageError
 from scrapy.utils.job import job_dir
 
-import archiver
+from archiver import version
 from archiver.errors import ArchiverError
 from archiver.extensions import SnapshotWriter
 from archiver.frontier import Frontier
@@ -167,7 +167,7 @@ class Command(ScrapyCrawlCommand):
             command += ["--log-file", settings["LOG_FILE"]]
         command += ["--log-level", str(settings.get("LOG_LEVEL", "INFO"))]
         # Where archiver was imported from (a Scrapyd egg, say) must be importable there too.
-        source = str(Path(archiver.__file__).resolve().parents[1])
+        source = str(Path(version.__file__).resolve().parents[1])
         paths = [source, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
         os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
         sys.stdout.flush()

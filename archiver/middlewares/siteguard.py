@@ -23,9 +23,14 @@ from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 
-from archiver.reach import AddressPolicy, netloc_of, parse_allowed_hosts, refused_line
+from archiver.reach import (
+    AddressPolicy,
+    netloc_of,
+    parse_allowed_hosts,
+    refused_line,
+    same_site,
+)
 from archiver.resolver import GuardedResolver, NotFetched
-from archiver.spiders.listing import same_site
 
 logger = logging.getLogger(__name__)
 

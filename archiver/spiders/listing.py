@@ -11,12 +11,12 @@ import difflib
 import functools
 import hashlib
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy import signals
@@ -38,7 +38,7 @@ from archiver.profiles import (
     load_profile_file,
     resolve_profile,
 )
-from archiver.reach import HostPattern, parse_allowed_hosts, reach_failure, same_origin
+from archiver.reach import HostPattern, parse_allowed_hosts, reach_failure, same_site
 from archiver.resolver import GuardedResolver, NotFetched
 from archiver.snapshots import check_snapshot_id, new_snapshot_id, snapshot_dir
 from archiver.warc import response_ids
@@ -145,20 +145,6 @@ def unknown_argument(name: str) -> str:
     close = difflib.get_close_matches(name, [*ARGUMENTS, "snapshot_id"], n=1, cutoff=0.6)
     meant = f"did you mean {close[0]}? " if close else ""
     return f"-a {name}: the listing spider takes no such argument; {meant}it takes {takes}"
-
-
-def same_site(start_url: str, url: str, allowed: Iterable[HostPattern] = ()) -> bool:
-    """Pagination stays on the start URL's origin (scheme, host and port: another port of
-    the same host is another service) over http(s), unless ``allowed``
-    (``ARCHIVER_ALLOWED_HOSTS``) widens it; from a local file, it stays in that file's
-    folder (a page cannot lead the crawl to read ``/etc/passwd``)."""
-    start, target = urlsplit(start_url), urlsplit(url)
-    if start.scheme == "file":
-        if target.scheme != "file" or target.netloc not in ("", "localhost"):
-            return False
-        folder = Path(unquote(start.path)).resolve().parent
-        return Path(unquote(target.path)).resolve().is_relative_to(folder)
-    return same_origin(start_url, url, allowed)
 
 
 def content_signature(entries: list[dict[str, Any]]) -> str:
