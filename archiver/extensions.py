@@ -20,6 +20,12 @@ from scrapy.exceptions import CloseSpider, NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.job import job_dir
 
+from archiver.channels import (
+    STAT_SNAPSHOT_ERROR,
+    STAT_SNAPSHOT_PATH,
+    STAT_SNAPSHOT_PENDING,
+    STAT_SNAPSHOT_STATUS,
+)
 from archiver.snapshots import (
     PARTITION,
     PENDING_FILE,
@@ -89,7 +95,7 @@ class SnapshotWriter:
             )
         except OSError as exc:
             logger.error("cannot write snapshots under %s: %s", self.data_dir, exc)
-            self.crawler.stats.set_value("archiver/snapshot/error", str(exc))
+            self.crawler.stats.set_value(STAT_SNAPSHOT_ERROR, str(exc))
             raise CloseSpider("snapshot_unwritable") from exc
         journal = getattr(spider, "journal", None)
         if journal is not None:  # archiver prune keeps a folder a crawl will resume
@@ -147,8 +153,8 @@ class SnapshotWriter:
                 )
             self.snapshot = None
         logger.error("%s", message)
-        self.crawler.stats.set_value("archiver/snapshot/error", message)
-        self.crawler.stats.set_value("archiver/snapshot/status", "failed")
+        self.crawler.stats.set_value(STAT_SNAPSHOT_ERROR, message)
+        self.crawler.stats.set_value(STAT_SNAPSHOT_STATUS, "failed")
         if self.snapshot is not None:
             self.snapshot.discard()
         self.snapshot = None
@@ -173,13 +179,13 @@ class SnapshotWriter:
                     listing["extracted"],
                 )
         journal = getattr(spider, "journal", None)
-        self.crawler.stats.set_value("archiver/snapshot/status", manifest["status"])
+        self.crawler.stats.set_value(STAT_SNAPSHOT_STATUS, manifest["status"])
         if self.crawler.settings.getbool("ARCHIVER_PUBLISH_BY_EXEC"):
             # `scrapy crawl` finishes in a fresh process (archiver.publish): building the
             # Parquet file needs pyarrow, which the crawl process never loaded.
             pending = {"manifest": manifest, "journal": str(journal.path) if journal else None}
             write_synced(self.snapshot.path / PENDING_FILE, pending)
-            self.crawler.stats.set_value("archiver/snapshot/pending", str(self.snapshot.path))
+            self.crawler.stats.set_value(STAT_SNAPSHOT_PENDING, str(self.snapshot.path))
             return
         try:
             target = publish_sealed(self.snapshot.path, manifest)
@@ -191,7 +197,7 @@ class SnapshotWriter:
                 self.snapshot.release()
         if journal is not None:
             journal.finish()
-        self.crawler.stats.set_value("archiver/snapshot/path", str(target))
+        self.crawler.stats.set_value(STAT_SNAPSHOT_PATH, str(target))
 
     def _store_profiles(self, spider: Spider, used: set[str | None] | None = None) -> None:
         """The profiles the crawl read pages with (``used``: by name, else the spider's

@@ -28,6 +28,7 @@ from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from scrapy.utils.reactor import install_reactor
 
 from archiver import settings as project_settings
+from archiver.channels import STAT_SNAPSHOT_ERROR, STAT_SNAPSHOT_PATH, STAT_SNAPSHOT_STATUS
 from archiver.errors import ArchiverError
 from archiver.prune import holding
 from archiver.snapshots import (
@@ -146,10 +147,10 @@ def run(jobs: list[Job], progress: Callable[[int, Job], None]) -> list[Job]:
                 settle_readings(job.settings["ARCHIVER_DATA_DIR"])
                 stats = crawler.stats.get_stats() if crawler.stats else {}
                 job.result = {
-                    "status": stats.get("archiver/snapshot/status", "failed"),
+                    "status": stats.get(STAT_SNAPSHOT_STATUS, "failed"),
                     "rows": stats.get("item_scraped_count", 0),
-                    "path": stats.get("archiver/snapshot/path"),
-                    "error": stats.get("archiver/snapshot/error"),
+                    "path": stats.get(STAT_SNAPSHOT_PATH),
+                    "error": stats.get(STAT_SNAPSHOT_ERROR),
                 }
                 if stats.get("finish_reason") == "shutdown":
                     progress(number, job)

@@ -22,6 +22,7 @@ from scrapy.http import Headers, Response
 from scrapy.responsetypes import responsetypes
 from scrapy.utils.asyncio import run_in_thread
 
+from archiver.channels import META_FETCHED_AT, META_WARC_FILENAME, META_WARC_RECORD_ID
 from archiver.warc import index_responses, public_url, read_response
 
 
@@ -47,7 +48,7 @@ class ReplayDownloadHandler(BaseDownloadHandler):
         for name, value in stored.headers:
             headers.appendlist(name, value)
         kind = responsetypes.from_args(headers=headers, url=url, body=stored.body)
-        request.meta["fetched_at"] = stored.fetched_at
-        request.meta["warc_record_id"] = stored.capture.record_id
-        request.meta["warc_filename"] = stored.capture.filename
+        request.meta[META_FETCHED_AT] = stored.fetched_at
+        request.meta[META_WARC_RECORD_ID] = stored.capture.record_id
+        request.meta[META_WARC_FILENAME] = stored.capture.filename
         return kind(url=url, status=stored.status, headers=headers, body=stored.body)

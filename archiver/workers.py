@@ -41,6 +41,20 @@ from scrapy_redis.scheduler import Scheduler
 from twisted.internet import task
 
 from archiver import frontier as json_serializer
+from archiver.channels import (
+    META_FETCHED_AT,
+    META_GATE,
+    META_LEASE,
+    META_LISTING,
+    META_PAGE,
+    META_WARC_FILENAME,
+    META_WARC_RECORD_ID,
+    STAT_SNAPSHOT_ERROR,
+    STAT_SNAPSHOT_PATH,
+    STAT_SNAPSHOT_PENDING,
+    STAT_SNAPSHOT_ROWS,
+    STAT_SNAPSHOT_STATUS,
+)
 from archiver.errors import ArchiverError
 from archiver.extensions import SnapshotWriter
 from archiver.frontier import Frontier, digest, page_key, redacted
@@ -61,18 +75,17 @@ from archiver.warc import recover as recover_warc
 
 logger = logging.getLogger("archiver.workers")
 
-LEASE_KEY = "archiver_lease"
 # Set by a worker's own middlewares for its own use; never sent to another worker.
 LOCAL_META = frozenset(
     {
-        LEASE_KEY,
-        "archiver_gate",
-        "archiver_page",
+        META_LEASE,
+        META_GATE,
+        META_PAGE,
         "download_slot",
         "download_latency",
-        "fetched_at",
-        "warc_record_id",
-        "warc_filename",
+        META_FETCHED_AT,
+        META_WARC_RECORD_ID,
+        META_WARC_FILENAME,
     }
 )
 CRAWL_FOLDER = "_meta/crawl"  # what a crawl resumed after Redis forgot it is rebuilt from
@@ -211,7 +224,7 @@ def join_crawl(crawler: Crawler, spider: Spider) -> str:
 
 class LeasedQueue(Base):
     """scrapy-redis's queue interface over ``Frontier``: a request taken is leased to this
-    worker (its token rides in ``meta["archiver_lease"]``) until its page is committed or
+    worker (its token rides in ``meta[META_LEASE]``) until its page is committed or
     failed, or until it is scheduled again (a redirect, a retry), which ends the old lease
     in the same step."""
 
@@ -236,7 +249,7 @@ class LeasedQueue(Base):
         return encode_request(request, self.spider, self.stats)
 
     def push(self, request: Request) -> None:
-        lease = request.meta.get(LEASE_KEY)
+        lease = request.meta.get(META_LEASE)
         try:
             payload = self._encode_request(request)
         except Exception as exc:  # never lost without a word: the page is listed as failed
@@ -244,7 +257,7 @@ class LeasedQueue(Base):
             self.stats.inc_value("archiver/frontier/unwritable")
             self.spider.record_failure(  # type: ignore[attr-defined]
                 request.url,
-                request.meta.get("listing"),
+                request.meta.get(META_LISTING),
                 f"cannot be put in the shared frontier: {type(exc).__name__}: {exc}",
             )
             return
@@ -272,7 +285,7 @@ class LeasedQueue(Base):
             self.stats.inc_value("archiver/frontier/unreadable")
             logger.error("frontier %s: an unreadable request was dropped: %s", self.key, exc)
             return None
-        request.meta[LEASE_KEY] = token
+        request.meta[META_LEASE] = token
         return request
 
     def clear(self) -> None:  # a shared crawl's frontier outlives any one worker
@@ -365,7 +378,7 @@ class SharedPolitenessMiddleware:
             raise IgnoreRequest(f"Redis lost: {exc}") from exc
         if waited:
             self.stats.inc_value("archiver/politeness/shared_wait_ms", int(waited * 1000))
-        request.meta["archiver_gate"] = (host, token)
+        request.meta[META_GATE] = (host, token)
 
     def process_response(self, request: Request, response: Response) -> Response:
         gate = request.meta.pop("archiver_gate", None)
@@ -465,8 +478,8 @@ class SharedSnapshotWriter(SnapshotWriter):
         crawl = self.frontier.crawl_id
         message = f"{message}; this worker stops, crawl {crawl} goes on with the other workers"
         logger.error("%s", message)
-        self.crawler.stats.set_value("archiver/snapshot/error", message)
-        self.crawler.stats.set_value("archiver/snapshot/status", None)
+        self.crawler.stats.set_value(STAT_SNAPSHOT_ERROR, message)
+        self.crawler.stats.set_value(STAT_SNAPSHOT_STATUS, None)
         with contextlib.suppress(ArchiverError, redis.RedisError):
             self.frontier.report({"close_reason": "snapshot_write_failed"})
             self.frontier.leave()
@@ -483,7 +496,7 @@ class SharedSnapshotWriter(SnapshotWriter):
         refused = getattr(self.crawler, "_archiver_refused", None)
         if refused:
             logger.error("%s", refused)
-            self.crawler.stats.set_value("archiver/snapshot/error", refused)
+            self.crawler.stats.set_value(STAT_SNAPSHOT_ERROR, refused)
             return
         done = self.frontier.done()
         if done is not None:
@@ -540,12 +553,12 @@ class SharedSnapshotWriter(SnapshotWriter):
             slot.nextcall.schedule()
 
     def _page(self, response: Response | None) -> _Page | None:
-        token = response.meta.get(LEASE_KEY) if response is not None else None
+        token = response.meta.get(META_LEASE) if response is not None else None
         if token is None:
             return None
         page = self.pages.get(token)
         if page is None:
-            listing = response.meta.get("listing") or ""  # type: ignore[union-attr]
+            listing = response.meta.get(META_LISTING) or ""  # type: ignore[union-attr]
             page = self.pages[token] = _Page(listing, response.url, token)  # type: ignore[union-attr]
         return page
 
@@ -565,7 +578,7 @@ class SharedSnapshotWriter(SnapshotWriter):
         page = self._page(response)
         if page is not None:
             page.expected = items
-            page.read = response.meta.get("archiver_page")
+            page.read = response.meta.get(META_PAGE)
             self._check(page)
 
     def _check(self, page: _Page) -> None:
@@ -627,8 +640,8 @@ class SharedSnapshotWriter(SnapshotWriter):
         )
         logger.error("%s", self.lost)
         stats = self.crawler.stats
-        stats.set_value("archiver/snapshot/error", self.lost)
-        stats.set_value("archiver/snapshot/status", None)
+        stats.set_value(STAT_SNAPSHOT_ERROR, self.lost)
+        stats.set_value(STAT_SNAPSHOT_STATUS, None)
         stats.inc_value("archiver/workers/redis/lost")
         engine = getattr(self.crawler, "engine", None)
         if engine is not None and getattr(engine, "spider", None) is not None:
@@ -681,7 +694,7 @@ class SharedSnapshotWriter(SnapshotWriter):
             self._abandon(f"cannot write snapshot {self.snapshot.snapshot_id}: {exc}")
             return
         if self.lost:  # its part is whole on disk; a resumed crawl counts its pages
-            self.crawler.stats.set_value("archiver/snapshot/error", self.lost)
+            self.crawler.stats.set_value(STAT_SNAPSHOT_ERROR, self.lost)
             self.snapshot.release()
             return
         try:
@@ -707,7 +720,7 @@ class SharedSnapshotWriter(SnapshotWriter):
             crawl = self.frontier.crawl_id
             message = f"worker stopped ({reason}); crawl {crawl} goes on with the other workers"
             logger.warning("%s", message)
-            self.crawler.stats.set_value("archiver/snapshot/error", message)
+            self.crawler.stats.set_value(STAT_SNAPSHOT_ERROR, message)
             self.snapshot.release()
             return
         self._finish(spider)
@@ -722,7 +735,7 @@ class SharedSnapshotWriter(SnapshotWriter):
             self._wait_or_publish(spider)
         except (ArchiverError, redis.RedisError) as exc:  # Redis forgot or went away
             self.lose_redis(exc)
-            self.crawler.stats.set_value("archiver/snapshot/pending", None)
+            self.crawler.stats.set_value(STAT_SNAPSHOT_PENDING, None)
             if self.snapshot is not None:
                 self.snapshot.release()
         except Exception as exc:  # never a silent exit 0 from a signal handler
@@ -758,20 +771,20 @@ class SharedSnapshotWriter(SnapshotWriter):
     def _give_up(self, why: str) -> None:
         message = f"crawl {self.frontier.crawl_id}: {why}"
         logger.error("%s", message)
-        self.crawler.stats.set_value("archiver/snapshot/error", message)
-        self.crawler.stats.set_value("archiver/snapshot/status", None)
+        self.crawler.stats.set_value(STAT_SNAPSHOT_ERROR, message)
+        self.crawler.stats.set_value(STAT_SNAPSHOT_STATUS, None)
         if self.snapshot is not None:
             self.snapshot.release()
 
     def _adopt(self, done: dict[str, Any]) -> None:
         """This worker's exit tells what the crawl published."""
         stats = self.crawler.stats
-        stats.set_value("archiver/snapshot/status", done.get("status", "failed"))
+        stats.set_value(STAT_SNAPSHOT_STATUS, done.get("status", "failed"))
         if done.get("path"):
-            stats.set_value("archiver/snapshot/path", done["path"])
-            stats.set_value("archiver/snapshot/rows", done.get("rows", 0))
+            stats.set_value(STAT_SNAPSHOT_PATH, done["path"])
+            stats.set_value(STAT_SNAPSHOT_ROWS, done.get("rows", 0))
         if done.get("error"):
-            stats.set_value("archiver/snapshot/error", done["error"])
+            stats.set_value(STAT_SNAPSHOT_ERROR, done["error"])
         if self.snapshot is not None:
             self.snapshot.release()
 
@@ -834,9 +847,9 @@ class SharedSnapshotWriter(SnapshotWriter):
                 "worker": self.frontier.worker,
             }
             write_synced(folder / PENDING_FILE, {"manifest": manifest, "shared": shared})
-            stats.set_value("archiver/snapshot/status", manifest["status"])
-            stats.set_value("archiver/snapshot/rows", manifest["rows"])
-            stats.set_value("archiver/snapshot/pending", str(folder))
+            stats.set_value(STAT_SNAPSHOT_STATUS, manifest["status"])
+            stats.set_value(STAT_SNAPSHOT_ROWS, manifest["rows"])
+            stats.set_value(STAT_SNAPSHOT_PENDING, str(folder))
             return
         try:
             target = publish_sealed(folder, manifest)
@@ -850,9 +863,9 @@ class SharedSnapshotWriter(SnapshotWriter):
                 self.snapshot.release()
         outcome = {"path": str(target), "status": manifest["status"], "rows": manifest["rows"]}
         self.frontier.finish(outcome)
-        stats.set_value("archiver/snapshot/status", manifest["status"])
-        stats.set_value("archiver/snapshot/rows", manifest["rows"])
-        stats.set_value("archiver/snapshot/path", str(target))
+        stats.set_value(STAT_SNAPSHOT_STATUS, manifest["status"])
+        stats.set_value(STAT_SNAPSHOT_ROWS, manifest["rows"])
+        stats.set_value(STAT_SNAPSHOT_PATH, str(target))
 
     def shared_manifest(
         self,

@@ -85,3 +85,22 @@ def test_no_module_reaches_up_into_the_package_init(name) -> None:
 )
 def test_components_do_not_borrow_from_the_spider(name) -> None:
     assert not {m for m in GRAPH[name] if m.startswith("archiver.spiders")}
+
+
+def test_hand_off_keys_are_written_only_through_archiver_channels() -> None:
+    """A meta or stats key that carries data between components is spelled once, in
+    archiver/channels.py; a second spelling elsewhere is how two components drift apart."""
+    from archiver import channels
+
+    keys = {v for k, v in vars(channels).items() if k.startswith(("META_", "STAT_"))}
+    spelled = {
+        (name, key)
+        for name, path in MODULES.items()
+        if name != "archiver.channels"
+        for key in keys
+        for quoted in (f'"{key}"', f"'{key}'")
+        if f"meta[{quoted}]" in path.read_text("utf-8")
+        or f"meta.get({quoted}" in path.read_text("utf-8")
+        or (key.startswith("archiver/") and quoted in path.read_text("utf-8"))
+    }
+    assert not spelled

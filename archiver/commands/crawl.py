@@ -24,6 +24,13 @@ from scrapy.exceptions import UsageError
 from scrapy.utils.job import job_dir
 
 from archiver import version
+from archiver.channels import (
+    STAT_SNAPSHOT_ERROR,
+    STAT_SNAPSHOT_PATH,
+    STAT_SNAPSHOT_PENDING,
+    STAT_SNAPSHOT_ROWS,
+    STAT_SNAPSHOT_STATUS,
+)
 from archiver.errors import ArchiverError
 from archiver.extensions import SnapshotWriter
 from archiver.frontier import Frontier
@@ -92,11 +99,11 @@ class Command(ScrapyCrawlCommand):
             self.exitcode = 1
             return
         stats = crawler.stats
-        status = stats.get_value("archiver/snapshot/status") if stats else None
+        status = stats.get_value(STAT_SNAPSHOT_STATUS) if stats else None
         if status is None and self.settings.getbool("ARCHIVER_SNAPSHOTS", True):
             # Snapshots were on, yet none was published: never let a scheduler read that as
             # success. Say so, unless the writer already said why.
-            if stats.get_value("archiver/snapshot/error"):
+            if stats.get_value(STAT_SNAPSHOT_ERROR):
                 pass  # the writer said why
             elif self.settings.get("ARCHIVER_REDIS_URL"):  # stopped before its spider opened
                 from archiver.workers import leave_unopened
@@ -113,14 +120,14 @@ class Command(ScrapyCrawlCommand):
         if status is None:  # snapshots off (-s ARCHIVER_SNAPSHOTS=0)
             self.exitcode = 0 if stats and stats.get_value("finish_reason") == "finished" else 1
             return
-        pending = stats.get_value("archiver/snapshot/pending")
+        pending = stats.get_value(STAT_SNAPSHOT_PENDING)
         if pending:
             self._become_publisher(pending, crawler)
         self.exitcode = EXIT_CODES.get(status, 1)
-        path = stats.get_value("archiver/snapshot/path")
+        path = stats.get_value(STAT_SNAPSHOT_PATH)
         if path:  # the one line a person or a cron mail needs: where the snapshot went
             scraped = stats.get_value("item_scraped_count", 0)
-            rows = stats.get_value("archiver/snapshot/rows", scraped)
+            rows = stats.get_value(STAT_SNAPSHOT_ROWS, scraped)
             sys.stdout.write(f"snapshot {status}: {Path(path).resolve()} ({rows} rows)\n")
 
     def _check_shared(self) -> str | None:

@@ -3,8 +3,8 @@
 Placed next to the downloader (its ``process_response`` runs before decompression,
 redirects and retries), so each response is recorded as it was received: pages,
 ``robots.txt``, redirects and error answers alike. The capture time goes to the spider as
-``meta["fetched_at"]`` (the rows' ``fetched_at`` and the record's ``WARC-Date`` are one
-value) and the record's id and file as ``meta["warc_record_id"]``/``meta["warc_filename"]``.
+``meta[META_FETCHED_AT]`` (the rows' ``fetched_at`` and the record's ``WARC-Date`` are one
+value) and the record's id and file as ``meta[META_WARC_RECORD_ID]``/``meta[META_WARC_FILENAME]``.
 
 Not used by ``archiver reparse``: there the responses come from WARC files already
 (``archiver.replay``), with their own times and records.
@@ -19,6 +19,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 
+from archiver.channels import META_FETCHED_AT, META_WARC_FILENAME, META_WARC_RECORD_ID
 from archiver.extensions import SnapshotWriter
 from archiver.warc import Exchange
 
@@ -36,7 +37,7 @@ class CaptureMiddleware:
 
     def process_response(self, request: Request, response: Response) -> Response:
         fetched_at = datetime.now(UTC)
-        request.meta["fetched_at"] = fetched_at
+        request.meta[META_FETCHED_AT] = fetched_at
         request.meta.pop("warc_record_id", None)
         request.meta.pop("warc_filename", None)
         writer = SnapshotWriter.of(self.crawler)
@@ -57,7 +58,7 @@ class CaptureMiddleware:
             )
         )
         if capture is not None:
-            request.meta["warc_record_id"] = capture.record_id
-            request.meta["warc_filename"] = capture.filename
+            request.meta[META_WARC_RECORD_ID] = capture.record_id
+            request.meta[META_WARC_FILENAME] = capture.filename
             self.stats.inc_value("archiver/warc/record/response")
         return response

@@ -15,6 +15,8 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider
 from scrapy.http import Response
 
+from archiver.channels import META_LISTING
+
 
 class PageErrorMiddleware:
     def __init__(self, crawler: Crawler) -> None:
@@ -30,5 +32,5 @@ class PageErrorMiddleware:
         spider = self.crawler.spider
         if isinstance(exception, CloseSpider) or not hasattr(spider, "page_error"):
             return None  # not ours to handle: Scrapy's own handling applies
-        spider.page_error(response.url, response.meta.get("listing"), exception)
+        spider.page_error(response.url, response.meta.get(META_LISTING), exception)
         return []

@@ -3,7 +3,7 @@ and never from an address the crawl may not reach.
 
 Scrapy follows redirects anywhere; a listing that redirects to another host or port, to a
 private address or to a ``file:``/``data:`` URL must not make the archiver read it. Every
-request that belongs to a listing (``meta["listing"]``, which redirects inherit) is checked
+request that belongs to a listing (``meta[META_LISTING]``, which redirects inherit) is checked
 here against the listing's site (``archiver.reach.same_origin``: scheme, host and port, as
 ``ARCHIVER_ALLOWED_HOSTS`` widens it).
 
@@ -23,6 +23,7 @@ from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 
+from archiver.channels import META_LISTING
 from archiver.reach import (
     AddressPolicy,
     netloc_of,
@@ -68,7 +69,7 @@ class SiteGuardMiddleware:
         if why is not None:
             self.stats.inc_value("archiver/guard/address/refused")
             raise NotFetched(refused_line(netloc_of(request.url), why))
-        listing = request.meta.get("listing")
+        listing = request.meta.get(META_LISTING)
         if listing and not same_site(listing, request.url, self.allowed):
             self.stats.inc_value("archiver/guard/request/offsite")
             raise IgnoreRequest(f"offsite: {request.url} is not on the site of {listing}")

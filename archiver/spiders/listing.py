@@ -25,6 +25,15 @@ from scrapy.http import Response
 from scrapy.utils.job import job_dir
 from twisted.python.failure import Failure
 
+from archiver.channels import (
+    META_FETCHED_AT,
+    META_LEASE,
+    META_LISTING,
+    META_PAGE,
+    META_PROFILE,
+    META_WARC_FILENAME,
+    META_WARC_RECORD_ID,
+)
 from archiver.dates import iso_utc, page_time
 from archiver.decoding import PageDecoding, read_page
 from archiver.errors import ArchiverError
@@ -326,7 +335,7 @@ class ListingSpider(scrapy.Spider):
     def _page_request(
         self, url: str, *, listing: str, page_no: int, offset: int, profile: str | None = None
     ) -> scrapy.Request:
-        meta = {"listing": listing} | ({"profile": profile} if profile else {})
+        meta = {META_LISTING: listing} | ({META_PROFILE: profile} if profile else {})
         return scrapy.Request(
             url,
             callback=self.parse,
@@ -341,7 +350,7 @@ class ListingSpider(scrapy.Spider):
     def _profile_for(self, state: ListingState, response: Response) -> Profile:
         # The listing's profile, chosen on its first page (the request for each next page
         # carries it: in a shared crawl, another worker may have read the first page).
-        known = state.profile or response.meta.get("profile")
+        known = state.profile or response.meta.get(META_PROFILE)
         if known in self.profiles:
             return self.profiles[known]
         if self.profile_spec == "suggest":
@@ -426,9 +435,9 @@ class ListingSpider(scrapy.Spider):
         Called without a listing (``scrapy parse --spider=listing URL``), the page is the
         first of a listing of its own."""
         # The capture time the downloader stamped (and the WARC record carries).
-        fetched_at = response.meta.get("fetched_at") or datetime.now(UTC)
+        fetched_at = response.meta.get(META_FETCHED_AT) or datetime.now(UTC)
         if listing is None:
-            listing = response.meta.get("listing") or response.url
+            listing = response.meta.get(META_LISTING) or response.url
         state = self.listings.setdefault(listing, ListingState(listing))
         if not hasattr(response, "selector"):
             self._fail(state, response.url, f"not an HTML page ({type(response).__name__})")
@@ -468,8 +477,8 @@ class ListingSpider(scrapy.Spider):
             "fetched_at": iso_utc(fetched_at),
             "page_time": iso_utc(when.time),
             "page_time_source": when.source,
-            "warc_record_id": response.meta.get("warc_record_id"),
-            "warc_filename": response.meta.get("warc_filename"),
+            "warc_record_id": response.meta.get(META_WARC_RECORD_ID),
+            "warc_filename": response.meta.get(META_WARC_FILENAME),
             "announced": page.total,
             "next_url": page.next_url,
             "encoding": decoding.encoding,
@@ -482,7 +491,7 @@ class ListingSpider(scrapy.Spider):
         stopped = state.stopped
         entries, request = self._take(record)
         # What a shared crawl counts once this page's rows are committed (archiver.workers).
-        response.meta["archiver_page"] = {
+        response.meta[META_PAGE] = {
             "entries": len(record["entries"]),
             "announced": page.total if page_no == 1 else None,
             "profile": profile.name,
@@ -691,9 +700,9 @@ class ListingSpider(scrapy.Spider):
 
     def page_failed(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
-        state = self.listings[request.meta["listing"]]
+        state = self.listings[request.meta[META_LISTING]]
         value = failure.value
-        lease = request.meta.get("archiver_lease")  # a shared crawl: this request is done
+        lease = request.meta.get(META_LEASE)  # a shared crawl: this request is done
         # A host that could not be reached says what happened (refused, no such name, an
         # address the crawl may not connect to), not an exception's name.
         unreachable = (
