@@ -21,6 +21,7 @@ from archiver.snapshots import (
     SnapshotInfo,
     archive_dir,
     current_readings,
+    find_snapshot,
     list_snapshots,
 )
 
@@ -42,10 +43,7 @@ def _select(
         raise ArchiverError(f"readings={readings!r}: 'latest' or 'all'")
     snapshots = list_snapshots(archive_dir(data_dir), superseded=True)
     if snapshot is not None:
-        chosen = [s for s in snapshots if s.snapshot_id == snapshot]
-        if not chosen:
-            raise ArchiverError(f"snapshot {snapshot!r} not found under {data_dir}")
-        return chosen
+        return [find_snapshot(snapshots, snapshot, data_dir)]
     if readings == "latest":
         return current_readings(snapshots)
     return snapshots
@@ -502,10 +500,7 @@ def previous_of_listing(data_dir: str | Path | None, snapshot_id: str) -> str | 
     """The latest earlier snapshot (latest readings) that crawled one of the same listings."""
     data_dir = archive_dir(data_dir)
     snapshots = _select(data_dir, None)
-    ids = [s.snapshot_id for s in snapshots]
-    if snapshot_id not in ids:
-        raise ArchiverError(f"snapshot {snapshot_id!r} not found under {data_dir}")
-    this = next(s for s in snapshots if s.snapshot_id == snapshot_id)
+    this = find_snapshot(snapshots, snapshot_id, data_dir)
     listings = set(this.manifest.get("start_urls", []))
     earlier = [
         s for s in snapshots

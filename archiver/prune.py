@@ -46,6 +46,7 @@ from archiver.snapshots import (
     STAGING,
     SnapshotInfo,
     archive_dir,
+    fsync_dir,
     list_snapshots,
     root_id,
     settle_readings,
@@ -217,11 +218,7 @@ def _remove(folder: Path, trash: Path) -> None:
     trash.mkdir(exist_ok=True)
     moved = trash / f"{folder.name}.{secrets.token_hex(4)}"
     os.rename(folder, moved)
-    fd = os.open(folder.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_dir(folder.parent)
     shutil.rmtree(moved)
 
 

@@ -33,6 +33,7 @@ from archiver.errors import ArchiverError
 from archiver.prune import holding
 from archiver.snapshots import (
     SnapshotInfo,
+    find_snapshot,
     list_snapshots,
     new_snapshot_id,
     root_id,
@@ -107,10 +108,7 @@ def select(
     optionally only those that crawled ``listing``."""
     snapshots = list_snapshots(data_dir, superseded=True)
     if snapshot_id is not None:
-        chosen = [s for s in snapshots if s.snapshot_id == snapshot_id]
-        if not chosen:
-            raise ArchiverError(f"snapshot {snapshot_id!r} not found under {data_dir}")
-        return chosen
+        return [find_snapshot(snapshots, snapshot_id, data_dir)]
     if not every:
         raise ArchiverError("reparse takes a snapshot id, or --all")
     originals = [s for s in snapshots if "derived_from" not in s.manifest]

@@ -20,7 +20,7 @@ import pandas as pd
 from archiver.dataset import changes_since_previous, load, published
 from archiver.errors import ArchiverError
 from archiver.items import COLUMNS
-from archiver.snapshots import list_snapshots
+from archiver.snapshots import find_snapshot, list_snapshots
 from archiver.version import __version__
 
 STYLE = """
@@ -116,13 +116,9 @@ def build_report(data_dir: str | Path, snapshot_id: str | None = None) -> str:
     snapshots = list_snapshots(data_dir)
     if not snapshots:
         raise ArchiverError(f"no snapshots under {data_dir}")
-    if snapshot_id is None:
-        info = snapshots[-1]
-    else:
-        found = [s for s in snapshots if s.snapshot_id == snapshot_id]
-        if not found:
-            raise ArchiverError(f"snapshot {snapshot_id!r} not found under {data_dir}")
-        info = found[0]
+    info = snapshots[-1]
+    if snapshot_id is not None:
+        info = find_snapshot(snapshots, snapshot_id, data_dir)
     if info.status == "damaged":
         raise ArchiverError(
             f"snapshot {info.snapshot_id}: manifest unreadable; see archiver verify"

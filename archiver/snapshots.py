@@ -126,7 +126,9 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make a rename or removal in ``path`` durable: until the folder itself is synced, a
+    power cut may undo it (the one place archiver does this)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -191,7 +193,7 @@ def finish_files(folder: Path, rows: int) -> dict[str, dict[str, Any]]:
         name = path.relative_to(folder).as_posix()
         files[name] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
     if (folder / WARC_FOLDER).is_dir():
-        _fsync_dir(folder / WARC_FOLDER)
+        fsync_dir(folder / WARC_FOLDER)
     return files
 
 
@@ -232,10 +234,10 @@ def publish_dir(folder: Path, target: Path, manifest: dict[str, Any]) -> Path:
     the process dies in between."""
     (folder / PENDING_FILE).unlink(missing_ok=True)
     write_synced(folder / MANIFEST_FILE, manifest)
-    _fsync_dir(folder / "_meta")
-    _fsync_dir(folder)
+    fsync_dir(folder / "_meta")
+    fsync_dir(folder)
     os.rename(folder, target)  # atomic on one filesystem; target never pre-exists
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
     (target / RESUME_FILE).unlink(missing_ok=True)  # not in the manifest: never checked
     return target
 
@@ -311,6 +313,17 @@ def _listed(root: Path) -> list[SnapshotInfo]:
     return found
 
 
+def find_snapshot(
+    snapshots: list[SnapshotInfo], snapshot_id: str, data_dir: str | Path | None
+) -> SnapshotInfo:
+    """The snapshot of ``snapshot_id`` among ``snapshots``, or the one line saying it is not
+    under ``data_dir`` (every command that takes an id says it the same way)."""
+    for info in snapshots:
+        if info.snapshot_id == snapshot_id:
+            return info
+    raise ArchiverError(f"snapshot {snapshot_id!r} not found under {data_dir}")
+
+
 def list_snapshots(data_dir: str | Path, *, superseded: bool = False) -> list[SnapshotInfo]:
     """Published snapshots in time order. A directory without a readable manifest is listed
     with status ``damaged`` rather than hidden. ``superseded``: the earlier readings that
@@ -364,8 +377,8 @@ def settle_readings(data_dir: str | Path) -> list[str]:
         target = Path(data_dir) / home / info.path.name
         target.parent.mkdir(exist_ok=True)
         os.rename(info.path, target)  # never replaces: ids are unique
-        _fsync_dir(target.parent)
-        _fsync_dir(info.path.parent)
+        fsync_dir(target.parent)
+        fsync_dir(info.path.parent)
         moved.append(info.snapshot_id)
     if moved:
         logger.info("readings settled: %s", ", ".join(moved))

@@ -104,3 +104,14 @@ def test_hand_off_keys_are_written_only_through_archiver_channels() -> None:
         or (key.startswith("archiver/") and quoted in path.read_text("utf-8"))
     }
     assert not spelled
+
+
+@pytest.mark.parametrize(
+    ("spelling", "home"),
+    [
+        ("not found under", "archiver.snapshots"),  # find_snapshot: a snapshot by id or fail
+        ("os.O_RDONLY)\n    try:\n        os.fsync(fd)", "archiver.snapshots"),  # fsync_dir
+    ],
+)
+def test_one_way_to_do_each_thing(spelling, home) -> None:
+    assert [n for n, p in MODULES.items() if spelling in p.read_text("utf-8")] == [home]
