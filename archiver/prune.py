@@ -28,18 +28,18 @@ the next prune finishes what a crashed one left in ``.trash/``.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import secrets
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from archiver.errors import ArchiverError
 from archiver.journal import read_records
+from archiver.locks import held
 from archiver.snapshots import (
     RESUME_FILE,
     SNAPSHOTS,
@@ -101,33 +101,6 @@ def snapshot_time(info: SnapshotInfo) -> datetime:
             tzinfo=UTC
         )
     return datetime.min.replace(tzinfo=UTC)
-
-
-def held(folder: Path, exclusive: bool = True) -> bool:
-    """True when a running process holds ``folder`` (a crawl its staging folder, exclusively;
-    a reparse the snapshot it reads, shared)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
-
-
-@contextlib.contextmanager
-def holding(folder: Path, exclusive: bool = False) -> Iterator[None]:
-    """Hold ``folder`` while reading or writing it, so that prune leaves it alone."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-        yield
-    finally:
-        os.close(fd)
 
 
 def _resumable(folder: Path) -> str | None:
@@ -242,4 +215,4 @@ def execute(data_dir: str | Path, pruned: Plan, progress: Callable[[int, int], N
     return removed
 
 
-__all__ = ["SNAPSHOTS", "Plan", "execute", "held", "holding", "plan"]
+__all__ = ["SNAPSHOTS", "Plan", "execute", "plan"]

@@ -28,6 +28,8 @@ from archiver.snapshots import PENDING_FILE, keep_for_resume, publish_sealed
 
 logger = logging.getLogger("archiver.snapshots")
 
+# The exit code of a crawl by what it archived (README, "Exit codes"), for this process and
+# for scrapy crawl (archiver.commands.crawl), which becomes it; 2 is bad input, before any crawl.
 EXIT_CODES = {"complete": 0, "partial": 3, "failed": 1}
 
 

@@ -30,7 +30,7 @@ from scrapy.utils.reactor import install_reactor
 from archiver import settings as project_settings
 from archiver.channels import STAT_SNAPSHOT_ERROR, STAT_SNAPSHOT_PATH, STAT_SNAPSHOT_STATUS
 from archiver.errors import ArchiverError
-from archiver.prune import holding
+from archiver.locks import holding
 from archiver.snapshots import (
     SnapshotInfo,
     find_snapshot,

@@ -34,6 +34,7 @@ from typing import Any, BinaryIO
 from archiver.dates import iso_utc
 from archiver.errors import ArchiverError
 from archiver.items import COLUMNS, arrow_schema, row_problem
+from archiver.locks import held
 from archiver.rows import ROW_GROUP_SIZE, ParquetRowWriter, getter, json_line, read_jsonl_batches
 from archiver.version import __version__
 from archiver.warc import WARC_FOLDER, Capture, Exchange, WarcWriter
@@ -347,21 +348,6 @@ def current_readings(snapshots: list[SnapshotInfo]) -> list[SnapshotInfo]:
     return sorted(chosen.values(), key=lambda s: s.snapshot_id)
 
 
-def _in_use(folder: Path) -> bool:
-    """A running process reads or writes ``folder`` (``archiver reparse`` holds its source)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
-
-
 def settle_readings(data_dir: str | Path) -> list[str]:
     """Move every reading that is not its capture's current one out of ``snapshots/``
     into ``superseded/`` (one rename each, nothing rewritten), and a superseded reading
@@ -372,7 +358,7 @@ def settle_readings(data_dir: str | Path) -> list[str]:
     moved = []
     for info in everything:
         home = SNAPSHOTS if info.snapshot_id in current else SUPERSEDED
-        if info.path.parent.name == home or _in_use(info.path):
+        if info.path.parent.name == home or held(info.path):
             continue
         target = Path(data_dir) / home / info.path.name
         target.parent.mkdir(exist_ok=True)

@@ -15,6 +15,7 @@ import pytest
 import archiver
 from archiver import prune
 from archiver.errors import ArchiverError
+from archiver.locks import holding
 from archiver.snapshots import RESUME_FILE, SnapshotInfo, StagedSnapshot, list_snapshots
 from tests.conftest import module_command, module_env
 from tests.factories import entry, publish
@@ -182,7 +183,7 @@ def test_removal_renames_out_of_sight_then_deletes(tmp_path, monkeypatch) -> Non
 def test_a_snapshot_in_use_is_kept(tmp_path) -> None:
     ids = daily(tmp_path, 3)
     first = tmp_path / "snapshots" / f"snapshot_id={ids[0]}"
-    with prune.holding(first):  # archiver reparse reading it
+    with holding(first):  # archiver reparse reading it
         planned = prune.plan(tmp_path, keep_last=1)
         assert "in use by a running process" in planned.captures[0].keep
         prune.execute(tmp_path, planned, lambda *_: None)

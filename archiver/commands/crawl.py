@@ -36,8 +36,8 @@ from archiver.extensions import SnapshotWriter
 from archiver.frontier import Frontier
 from archiver.journal import PageJournal
 from archiver.preflight import check_start
+from archiver.publish import EXIT_CODES
 
-EXIT_CODES = {"complete": 0, "partial": 3, "failed": 1}
 BAD_INPUT = 2
 logger = logging.getLogger(__name__)
 
