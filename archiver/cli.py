@@ -263,6 +263,20 @@ def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
     return 1 if problems else 0
 
 
+def ages_against(page_time: str | None, source: str | None) -> str:
+    """The line saying which time the preview's relative ages were read against: a saved
+    page that states no time of its own is read against the fetch, today, and its "3 days
+    ago" then means three days before today, which the person must know to judge it."""
+    if source == "fetched_at":
+        return (
+            f"ages read against the fetch time {page_time}: the page states no time of its "
+            "own (a saved page's ages then count from today; give the profile a [page] time "
+            "selector if the page prints one)"
+        )
+    said = {"page": "the time the page states", "date_header": "the server's Date header"}
+    return f"ages read against {said.get(source or '', source)}: {page_time}"
+
+
 def cmd_profile_suggest(args: argparse.Namespace, out: TextIO) -> int:
     """A draft profile from one page: the TOML to ``-o`` (or standard output), and what it
     reads, the way a crawl would, so the person can judge it."""
@@ -282,6 +296,7 @@ def cmd_profile_suggest(args: argparse.Namespace, out: TextIO) -> int:
     entries = report["entries"]
     verdict = "UNSURE: " + "; ".join(suggested["unsure"]) if suggested["unsure"] else "sure"
     _out(notes, f"{len(entries)} entries read from {report['page_url']} ({verdict})")
+    _out(notes, ages_against(report.get("page_time"), report.get("page_time_source")))
     for entry in entries[:5]:
         when = entry.get("published") or entry.get("age") or ""
         when = when[0][:10] if isinstance(when, list) else when

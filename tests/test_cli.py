@@ -300,3 +300,17 @@ def test_top_and_listing_in_the_commands(tmp_path, capsys) -> None:
     assert main(["diff", "--listing", X, "--json", "--data-dir", str(tmp_path)]) == 0
     assert json.loads(capsys.readouterr().out)["to"] == "x3"
     assert main(["published", "--listing", "https://y.example/", "--data-dir", str(tmp_path)]) == 0
+
+
+@pytest.mark.parametrize(
+    ("source", "says"),
+    [
+        ("fetched_at", "ages read against the fetch time T: the page states no time of its own"),
+        ("page", "ages read against the time the page states: T"),
+        ("date_header", "ages read against the server's Date header: T"),
+    ],
+)
+def test_the_suggest_preview_says_what_its_ages_count_from(source, says) -> None:
+    from archiver.cli import ages_against
+
+    assert ages_against("T", source).startswith(says)

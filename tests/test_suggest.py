@@ -274,6 +274,9 @@ def test_profile_suggest_writes_a_draft_that_profile_check_accepts(tmp_path) -> 
     assert made.returncode == 0, made.stderr
     assert f"wrote {draft}" in made.stdout
     assert "6 entries read from" in made.stdout and "(sure)" in made.stdout
+    # a saved file states no time: the preview says its ages count from today
+    assert "ages read against the fetch time" in made.stdout
+    assert "the page states no time of its own" in made.stdout
     checked = cli("profile", "check", str(draft), page, "--json")
     assert checked.returncode == 0, checked.stderr
     report = json.loads(checked.stdout)
