@@ -214,7 +214,11 @@ def _bad_value(name: str, value: Any, rule: Rule, default: Any, exc: BaseExcepti
 
 
 def check_start_files(start_urls: Iterable[str]) -> None:
-    """A ``file:`` start URL names a file that exists (a crawl of nothing is no crawl)."""
+    """A ``file:`` start URL names a file that exists (a crawl of nothing is no crawl).
+
+    Checked here, at the start of a new crawl, and not by the spider: ``archiver reparse``
+    builds the spider with the original start URLs to re-read a file crawl from its WARC,
+    and that file may long be gone."""
     for url in start_urls:
         parts = urlsplit(url)
         if parts.scheme == "file" and not Path(unquote(parts.path)).is_file():

@@ -8,6 +8,7 @@ spider takes: a setting or argument added without a row here fails the first tes
 from __future__ import annotations
 
 import re
+import subprocess
 
 import pytest
 from hypothesis import given, settings
@@ -17,7 +18,7 @@ from scrapy.settings import Settings
 from archiver.errors import ArchiverError
 from archiver.preflight import INTERNAL, check_settings, check_start, known_settings
 from archiver.spiders.listing import ARGUMENTS, ListingSpider
-from tests.conftest import FIXTURES
+from tests.conftest import DEMO, FIXTURES, ROOT, module_command
 
 # Bad values of each setting, as ``-s NAME=VALUE`` hands them over (strings), and what the
 # one line must say. Every known setting has a row.
@@ -300,3 +301,26 @@ def test_the_one_line_is_also_in_the_log_file(crawl, tmp_path) -> None:
     result = crawl("-s", "ARCHIVER_MAX_PAGES=abc", "-s", f"LOG_FILE={log}", data_dir=tmp_path)
     assert result.returncode == 2
     assert "ARCHIVER_MAX_PAGES: 'abc' is not a whole number" in log.read_text("utf-8")
+
+
+def test_a_spider_name_that_is_no_spider_is_one_line(tmp_path) -> None:
+    result = subprocess.run(
+        module_command("scrapy", "crawl", "listings", "-s", f"ARCHIVER_DATA_DIR={tmp_path}"),
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert last == "scrapy: error: no spider named 'listings'; this project has listing"
+    assert not (tmp_path / "snapshots").exists()
+
+
+def test_scrapy_parse_refuses_a_bad_setting_as_crawl_does(tmp_path) -> None:
+    result = subprocess.run(
+        module_command(
+            "scrapy", "parse", "--spider=listing", "-s", "ARCHIVER_MAX_PAGES=abc",
+            "-s", f"ARCHIVER_DATA_DIR={tmp_path}", (DEMO / "index.html").as_uri(),
+        ),
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "ARCHIVER_MAX_PAGES: 'abc' is not a whole number" in result.stderr.splitlines()[-1]

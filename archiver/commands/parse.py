@@ -9,12 +9,13 @@ arguments and settings end in one line, exit 2, as for ``scrapy crawl``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 
 from scrapy.commands.parse import Command as ScrapyParseCommand
 
 from archiver.commands.crawl import refuse
 from archiver.errors import ArchiverError
-from archiver.preflight import check_settings
+from archiver.preflight import check_settings, check_start
 
 
 class Command(ScrapyParseCommand):
@@ -25,16 +26,16 @@ class Command(ScrapyParseCommand):
         self.settings.set("JOBDIR", None, priority="cmdline")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
-        try:
-            check_settings(self.settings)
-            if opts.spider and self.crawler_process is not None:
+        spidercls = None
+        if opts.spider and self.crawler_process is not None:
+            with contextlib.suppress(KeyError):  # no such spider: Scrapy's message follows
                 spidercls = self.crawler_process.spider_loader.load(opts.spider)
-                check = getattr(spidercls, "check_arguments", None)
-                if check is not None:
-                    check(**opts.spargs)
+        try:  # the same start-up check as scrapy crawl's
+            if spidercls is None:
+                check_settings(self.settings)
+            else:
+                check_start(spidercls, opts.spargs, self.settings)
         except ArchiverError as exc:
             self.exitcode = refuse(str(exc), self.settings)
             return
-        except KeyError:  # no such spider: Scrapy's own message follows
-            pass
         super().run(args, opts)
