@@ -238,6 +238,7 @@ class SnapshotWriter:
             **derived,
             **base,
             "spider": spider.name,
+            "listing": getattr(spider, "listing_name", None),
             "start_urls": list(getattr(spider, "start_urls", [])),
             "profile": getattr(spider, "profile_spec", None),
             "arguments": getattr(spider, "arguments", {}),

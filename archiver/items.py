@@ -46,6 +46,8 @@ class ListingEntry:
     views: int | None = None
     # The start URL of the listing the entry was found through (page_url is the page).
     listing_url: str | None = None
+    # The listing's name in the listings file (``-a listing=NAME``); None when unnamed.
+    listing_name: str | None = None
     # Fields a profile declares beyond the contract's columns, as printed (name -> text).
     extra: dict[str, str] = field(default_factory=dict)
     # Those of the extra fields the profile declares as counts, as numbers (name -> int).
@@ -83,6 +85,7 @@ COLUMN_TYPES: tuple[Column, ...] = (
     Column("position", "int32", nullable=False),
     Column("page_url", "string", nullable=False),
     Column("listing_url", "string"),
+    Column("listing_name", "string"),
     Column("fetched_at", "timestamp", nullable=False),
     Column("page_time", "timestamp", nullable=False),
     Column("extra", "map_string"),

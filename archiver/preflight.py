@@ -86,6 +86,12 @@ def _folder(value: Any) -> str:
     return str(value)
 
 
+def _listings_file(value: Any) -> str:
+    if value and not Path(str(value)).is_file():
+        raise ValueError(value)
+    return str(value or "")
+
+
 def _replay(value: Any) -> str:
     if value and not Path(str(value)).is_dir():
         raise ValueError(value)
@@ -125,6 +131,7 @@ def _string(value: Any) -> str:
 
 RULES: dict[str, Rule] = {
     "ARCHIVER_DATA_DIR": Rule("a folder (not empty)", _folder),
+    "ARCHIVER_LISTINGS": Rule("empty, or a listings file that exists (TOML)", _listings_file),
     "ARCHIVER_SNAPSHOTS": Rule("True or False", _boolean),
     "ARCHIVER_WARC": Rule("True or False", _boolean),
     "ARCHIVER_MAX_PAGES": Rule("a whole number of pages, at least 1", _whole(1)),

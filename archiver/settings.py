@@ -102,6 +102,8 @@ FEED_EXPORT_FIELDS = COLUMNS
 # The environment variable of the same name wins, so that a crawl, the archiver commands and
 # archiver.load() in a cron job or a notebook all find one place from one line.
 ARCHIVER_DATA_DIR = os.environ.get("ARCHIVER_DATA_DIR") or str(project_data_dir())
+# The listings file that -a listing=NAME reads; empty: listings.toml beside scrapy.cfg.
+ARCHIVER_LISTINGS = ""
 ARCHIVER_SNAPSHOTS = True
 # Keep every response of the crawl as evidence, in WARC files inside the snapshot.
 ARCHIVER_WARC = True

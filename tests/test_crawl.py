@@ -266,7 +266,9 @@ def test_scrapy_parse_shows_a_page_and_archives_nothing(tmp_path) -> None:
     assert (
         bad.stderr.strip()
         .splitlines()[-1]
-        .endswith("did you mean max_pages? it takes start_urls, profile, max_pages")
+        .endswith(
+            "did you mean max_pages? it takes start_urls, profile, max_pages, listing, listings"
+        )
     )
     assert not data_dir.exists()
 

@@ -32,6 +32,7 @@ BAD_SETTINGS: dict[str, list[str]] = {
     "ARCHIVER_DNS_RESOLVER": ["no.such.Resolver", "archiver.settings.BOT_NAME"],
     "ARCHIVER_HOST_CONCURRENCY": ["0", "two", "1.5"],
     "ARCHIVER_HOST_DELAY": ["-1", "later"],
+    "ARCHIVER_LISTINGS": ["/no/such/listings.toml", "/"],
     "ARCHIVER_MAX_PAGES": ["abc", "0", "-3", "2.5", ""],
     "ARCHIVER_NORMALISERS": [
         '{"no.such.Stage": 100}',
@@ -157,6 +158,15 @@ BAD_ARGUMENTS: dict[str, list[tuple[str, str]]] = {
         ("0", r"^max_pages: '0' must be at least 1"),
         ("-2", r"must be at least 1"),
     ],
+    "listing": [
+        ("", r"^-a listing: empty; give the name of a listing"),
+        ("a b", r"^-a listing: 'a b' is not a listing name"),
+        ("demo", r"^-a listing=demo: the listing's start URLs come from the listings file"),
+    ],
+    "listings": [
+        ("", r"^-a listings: empty; give all"),
+        ("all", r"^-a listings=all: each listing is crawled by its own run"),
+    ],
 }
 
 
@@ -184,7 +194,7 @@ def test_an_argument_the_spider_does_not_take_is_refused_with_the_likely_one(nam
         check_start(ListingSpider, {name: "3"}, project_settings())
     assert str(caught.value) == (
         f"-a {name}: the listing spider takes no such argument; did you mean {meant}? "
-        "it takes start_urls, profile, max_pages"
+        "it takes start_urls, profile, max_pages, listing, listings"
     )
 
 

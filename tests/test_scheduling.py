@@ -118,6 +118,39 @@ def test_deploy_and_run_on_a_real_scrapyd(scrapyd, tmp_path) -> None:
     log = (home / "logs" / "archiver" / "listing" / f"{job['jobid']}.log").read_text()
     assert f"snapshot published: {snapshot.path}" in log  # published in the job's own log
 
+    # Named listings: every listing of the file, each its own crawl inside the one job.
+    listings = tmp_path / "listings.toml"
+    listings.write_text(
+        f'[first]\nstart_urls = "{DEMO / "index.html"}"\nmax_pages = 1\n'
+        f'[second]\nstart_urls = "{DEMO / "index.html"}"\nprofile = "demo"\n'
+    )
+    named = tmp_path / "named"
+    job = call(
+        url + "schedule.json",
+        project="archiver",
+        spider="listing",
+        listings="all",
+        setting=[f"ARCHIVER_DATA_DIR={named}", f"ARCHIVER_LISTINGS={listings}"],
+    )
+    assert job["status"] == "ok"
+    wait_for(url, job["jobid"])
+    snapshots = list_snapshots(named)
+    assert [(s.manifest["listing"], s.manifest["rows"]) for s in snapshots] == [
+        ("first", 8),
+        ("second", 15),
+    ]
+    log = (home / "logs" / "archiver" / "listing" / f"{job['jobid']}.log").read_text()
+    assert "crawling listing second (2 of 2)" in log
+
+
+def wait_for(url: str, jobid: str) -> None:
+    for _ in range(400):  # bounded: 80 s
+        jobs = call(url + "listjobs.json?project=archiver")
+        if any(j["id"] == jobid for j in jobs["finished"]):
+            return
+        time.sleep(0.2)
+    pytest.fail(f"the Scrapyd job did not finish: {jobs}")
+
 
 SYSTEMD = ROOT / "contrib" / "systemd"
 
@@ -138,8 +171,6 @@ def test_the_systemd_units_verify(tmp_path) -> None:
     scrapy.parent.mkdir(parents=True)
     scrapy.write_text("#!/bin/sh\n")
     scrapy.chmod(0o755)
-    (root / "etc" / "archiver").mkdir()
-    (root / "etc" / "archiver" / "lillog.env").write_text("START_URLS=x\nPROFILE=auto\n")
     result = subprocess.run(
         ["systemd-analyze", "verify", f"--root={root}", "archiver@lillog.service",
          "archiver@lillog.timer"],
@@ -155,6 +186,22 @@ def test_the_service_runs_the_crawl_that_resumes_and_reports_partial_runs() -> N
     assert "scrapy crawl listing" in command and "JOBDIR=" in command
     assert "SuccessExitStatus" not in re.sub(r"#.*", "", service)  # a partial run shows failed
     assert "Persistent=true" in (SYSTEMD / "archiver@.timer").read_text()
+
+
+def test_the_service_crawls_the_listing_its_instance_names(tmp_path) -> None:
+    """The unit's command, as systemd runs it for archiver@demo: `%i` is the listing's name."""
+    service = (SYSTEMD / "archiver@.service").read_text()
+    [command] = re.findall(r"^ExecStart=(.*)$", service, re.M)
+    listings = tmp_path / "listings.toml"
+    listings.write_text(f'[demo]\nstart_urls = "{DEMO / "index.html"}"\nmax_pages = 1\n')
+    argv = command.replace("%i", "demo").replace("/srv/archiver/jobs", str(tmp_path / "jobs"))
+    argv = argv.replace("/srv/archiver/.venv/bin/scrapy", f"{sys.executable} -m scrapy").split()
+    data = tmp_path / "data"
+    argv += ["-s", f"ARCHIVER_LISTINGS={listings}", "-s", f"ARCHIVER_DATA_DIR={data}"]
+    result = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    [snapshot] = list_snapshots(data)
+    assert snapshot.manifest["listing"] == "demo" and snapshot.manifest["rows"] == 8
 
 
 def test_the_readme_cron_line_is_a_valid_crontab_entry() -> None:

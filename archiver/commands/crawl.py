@@ -12,8 +12,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -21,6 +23,7 @@ from typing import Any, NoReturn
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.crawler import Crawler
 from scrapy.exceptions import UsageError
+from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
 from scrapy.utils.job import job_dir
 
 from archiver import version
@@ -35,11 +38,57 @@ from archiver.errors import ArchiverError
 from archiver.extensions import SnapshotWriter
 from archiver.frontier import Frontier
 from archiver.journal import PageJournal
-from archiver.preflight import check_start
+from archiver.listings import ALL, NamedListing, listings_path, named_listings
+from archiver.preflight import check_settings, check_start
 from archiver.publish import EXIT_CODES
 
 BAD_INPUT = 2
+STATUS_OF_EXIT = {code: status for status, code in EXIT_CODES.items()} | {BAD_INPUT: "bad input"}
 logger = logging.getLogger(__name__)
+
+
+def crawl_each(listings: list[NamedListing], spargs: dict[str, Any], settings: Any) -> int:
+    """Crawl each named listing as its own ``scrapy crawl listing -a listing=NAME`` run, one
+    after another (each with its own snapshot, publisher and exit code); the exit code is
+    the worst of theirs: bad input, then failed, then partial."""
+    command = [sys.executable, "-m", _entry_module()]
+    given = [
+        f"{name}={_setting_text(settings[name])}"
+        for name in settings
+        if settings.getpriority(name) == SETTINGS_PRIORITIES["cmdline"]
+        and name not in ("ARCHIVER_PUBLISH_BY_EXEC", "JOBDIR")
+    ]
+    jobdir = job_dir(settings)
+    codes: dict[str, int] = {}
+    for listing in listings:
+        argv = [*command, "crawl", "listing", "-a", f"listing={listing.name}"]
+        for key, value in spargs.items():
+            if key != "listing":
+                argv += ["-a", f"{key}={value}"]
+        for text in given:
+            argv += ["-s", text]
+        if jobdir:  # each listing resumes from its own journal
+            argv += ["-s", f"JOBDIR={Path(jobdir) / listing.name}"]
+        logger.info("crawling listing %s (%d of %d)", listing.name, len(codes) + 1, len(listings))
+        codes[listing.name] = subprocess.run(argv, check=False).returncode
+    summary = ", ".join(
+        f"{name} {STATUS_OF_EXIT.get(code, f'exit {code}')}" for name, code in codes.items()
+    )
+    sys.stdout.write(f"listings crawled: {summary}\n")
+    for worst in (BAD_INPUT, EXIT_CODES["failed"], EXIT_CODES["partial"]):
+        if worst in codes.values():
+            return worst
+    return max(codes.values(), default=0)
+
+
+def _entry_module() -> str:
+    """``scrapy``, or Scrapyd's runner when Scrapyd started this run: the children then
+    find the project's egg as this process did."""
+    return "scrapyd.runner" if Path(sys.argv[0]).match("scrapyd/runner.py") else "scrapy"
+
+
+def _setting_text(value: Any) -> str:
+    return json.dumps(value) if isinstance(value, dict | list) else str(value)
 
 
 def refuse(message: str, settings: Any) -> int:
@@ -72,6 +121,14 @@ class Command(ScrapyCrawlCommand):
             self.exitcode = refuse(
                 f"no spider named {args[0]!r}; this project has {spiders}", self.settings
             )
+            return
+        try:  # -a listing=NAME / listings=all: the listings file says what to crawl
+            several = self._named_listings(spidercls, opts)
+        except ArchiverError as exc:
+            self.exitcode = refuse(str(exc), self.settings)
+            return
+        if several is not None:
+            self.exitcode = crawl_each(several, opts.spargs, self.settings)
             return
         try:  # bad -a arguments, settings, start URLs, profiles: one line, before any crawl
             check_start(spidercls, opts.spargs, self.settings)
@@ -129,6 +186,53 @@ class Command(ScrapyCrawlCommand):
             scraped = stats.get_value("item_scraped_count", 0)
             rows = stats.get_value(STAT_SNAPSHOT_ROWS, scraped)
             sys.stdout.write(f"snapshot {status}: {Path(path).resolve()} ({rows} rows)\n")
+
+    def _named_listings(
+        self, spidercls: type, opts: argparse.Namespace
+    ) -> list[NamedListing] | None:
+        """Put a named listing's arguments and settings in place of ``-a listing=NAME``;
+        with several listings named (``listings=all``, ``listing=a,b``), return them: each
+        is crawled as its own run, into its own snapshot."""
+        if getattr(spidercls, "name", None) != "listing":
+            return None
+        spargs = opts.spargs
+        every = spargs.pop("listings", None)
+        if every is not None:
+            if "listing" in spargs:
+                raise ArchiverError("-a listing and -a listings: give one of them")
+            if every.strip() != ALL:
+                raise ArchiverError(
+                    f"-a listings={every}: give listings=all, or listing=NAME[,NAME...]"
+                )
+        names = every if every is not None else spargs.get("listing")
+        if names is None:
+            return None
+        path = listings_path(self.settings.get("ARCHIVER_LISTINGS"))
+        picked = named_listings(path, names)
+        for key in ("start_urls", "profile", "max_pages"):
+            if key in spargs:
+                raise ArchiverError(
+                    f"-a listing={names} and -a {key}: the listing's {key} is in {path}; "
+                    "give one of them"
+                )
+        for listing in picked:  # a bad setting in the file is named with its file
+            try:
+                check_settings(BaseSettings(listing.settings))
+            except ArchiverError as exc:
+                raise ArchiverError(f"{path} [{listing.name}] settings: {exc}") from exc
+        if len(picked) > 1:
+            if opts.output or opts.overwrite_output:
+                raise ArchiverError(
+                    "-o/-O with several listings: each listing is its own crawl; give the "
+                    "feed with one listing"
+                )
+            return picked
+        listing = picked[0]
+        spargs.update(listing.spider_arguments())
+        for settings in {id(s): s for s in (self.settings, self.crawler_process.settings)}.values():
+            for key, value in listing.settings.items():
+                settings.set(key, value, priority="spider")  # -s on the command line wins
+        return None
 
     def _check_shared(self) -> str | None:
         """A worker of a shared crawl (``archiver.workers``): the settings that cannot go

@@ -39,6 +39,7 @@ from archiver.decoding import PageDecoding, read_page
 from archiver.errors import ArchiverError
 from archiver.items import ListingEntry
 from archiver.journal import PageJournal, replayable
+from archiver.listings import check_listing_name
 from archiver.profiles import (
     CONTRACT_FIELDS,
     Profile,
@@ -62,6 +63,9 @@ ARGUMENTS = {
     "start_urls": "give URL[,URL...] (http, https, file, or a local path)",
     "profile": "give a built-in profile (auto, suggest, demo, papermod, hn) or a profile file",
     "max_pages": "give the most pages to read per start URL, a whole number of at least 1",
+    "listing": "give the name of a listing in the listings file (listings.toml), or names "
+    "separated by commas",
+    "listings": "give all (every listing in the listings file)",
 }
 # Arguments others pass that the spider takes as they are: Scrapyd's job id; the snapshot
 # id archiver reparse and the shared crawl give.
@@ -171,10 +175,15 @@ class ListingSpider(scrapy.Spider):
         profile: str = "auto",
         max_pages: str | int | None = None,
         snapshot_id: str | None = None,
+        listing: str | None = None,
         **kwargs: Any,
     ) -> None:
-        arguments = self.check_arguments(start_urls, profile, max_pages, snapshot_id, **kwargs)
+        arguments = self.check_arguments(
+            start_urls, profile, max_pages, snapshot_id, listing, **kwargs
+        )
         super().__init__(**kwargs)
+        # The listing's name in the listings file: the manifest and every row keep it.
+        self.listing_name = listing
         self.start_urls = arguments["start_urls"]
         self.candidates = arguments["candidates"]
         self.profiles = {profile.name: profile for profile in self.candidates}
@@ -194,6 +203,8 @@ class ListingSpider(scrapy.Spider):
             "profile": profile,
             "max_pages": self.max_pages,
         }
+        if listing is not None:
+            self.arguments["listing"] = listing
 
     @staticmethod
     def check_arguments(
@@ -201,6 +212,8 @@ class ListingSpider(scrapy.Spider):
         profile: str = "auto",
         max_pages: str | int | None = None,
         snapshot_id: str | None = None,
+        listing: str | None = None,
+        listings: str | None = None,
         **others: Any,
     ) -> dict[str, Any]:
         """Parse ``-a`` arguments; an ``ArchiverError`` names the bad one (before any crawl).
@@ -210,7 +223,13 @@ class ListingSpider(scrapy.Spider):
         for name in others:
             if name not in PASSED_THROUGH:
                 raise ArchiverError(unknown_argument(name))
-        given = {"start_urls": start_urls, "profile": profile, "max_pages": max_pages}
+        given = {
+            "start_urls": start_urls,
+            "profile": profile,
+            "max_pages": max_pages,
+            "listing": listing,
+            "listings": listings,
+        }
         for name, value in given.items():
             if isinstance(value, str) and not value.strip():
                 raise ArchiverError(f"-a {name}: empty; {ARGUMENTS[name]}, or leave it out")
@@ -224,6 +243,18 @@ class ListingSpider(scrapy.Spider):
             raise ArchiverError(f"max_pages: {max_pages!r} must be at least 1")
         if snapshot_id is not None:
             check_snapshot_id(snapshot_id)
+        if listings is not None:  # the crawl command runs one crawl per listing
+            raise ArchiverError(
+                f"-a listings={listings}: each listing is crawled by its own run of scrapy "
+                "crawl listing, which reads the listings file"
+            )
+        if listing is not None:
+            check_listing_name(listing)
+            if start_urls is None:  # the crawl command reads the listings file
+                raise ArchiverError(
+                    f"-a listing={listing}: the listing's start URLs come from the listings "
+                    "file, which scrapy crawl reads; run it with scrapy crawl listing"
+                )
         return {
             "start_urls": parse_start_urls(start_urls),
             "candidates": resolve_profile(profile),
@@ -549,6 +580,7 @@ class ListingSpider(scrapy.Spider):
                 **{attribute: fields.get(name) for name, attribute in CONTRACT_FIELDS.items()},
                 page_url=record["url"],
                 listing_url=record["listing"],
+                listing_name=self.listing_name,
                 position=record["offset"] + index,
                 fetched_at=fetched_at,
                 page_time=page_time,
