@@ -199,7 +199,7 @@ def cmd_plot(args: argparse.Namespace, out: TextIO) -> int:
     if args.top < 1:
         raise ArchiverError("--top must be at least 1")
     fmt = image_format(args.output)
-    image = plot_image(args.data_dir, args.top, args.entry, fmt)
+    image = plot_image(args.data_dir, args.top, args.entry, fmt, args.listing)
     Path(args.output).write_bytes(image)
     _out(out, f"plot written: {Path(args.output).resolve()}")
     return 0
@@ -458,11 +458,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "plot",
         parents=[common],
-        help="views over time and entries per snapshot, as a PNG",
-        description="Draw the views of the most viewed entries over time (or of one entry) "
-        "and the entries of each snapshot, per listing. No screen is needed.",
+        help="views over time and entries per snapshot of one listing, as PNG, SVG or PDF",
+        description="Draw the views of the most viewed entries of one listing over time (or "
+        "of one entry) and the entries of each snapshot; crawls that archived nothing are "
+        "marked. The format follows the file's suffix. No screen is needed.",
     )
-    p.add_argument("-o", "--output", required=True, metavar="FILE.png")
+    p.add_argument("-o", "--output", required=True, metavar="FILE.png|.svg|.pdf")
+    p.add_argument("--listing", metavar="NAME|URL", help=LISTING_HELP)
     p.add_argument("--top", type=int, default=10, help="how many entries (default 10)")
     p.add_argument("--entry", metavar="ID", help="only this entry_id")
     p.set_defaults(func=cmd_plot)

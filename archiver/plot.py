@@ -1,7 +1,8 @@
-"""``archiver plot``: an archive at a glance, as a PNG.
+"""``archiver plot``: one listing at a glance, as PNG, SVG or PDF.
 
 Two charts: views over time of the most viewed entries (or of one entry), and entries per
-snapshot for each listing. matplotlib draws them with its Agg backend: no screen needed.
+snapshot; crawls that archived nothing are marked, and the lines break there. matplotlib
+draws them with its Agg backend: no screen needed.
 The data behind each chart comes from small functions of their own, which the tests read.
 """
 
@@ -13,8 +14,9 @@ from typing import Any
 
 import pandas as pd
 
-from archiver.dataset import load
+from archiver.dataset import load, one_listing
 from archiver.errors import ArchiverError
+from archiver.snapshots import archive_dir, list_snapshots
 
 
 def views_over_time(rows: pd.DataFrame, top: int = 10, entry: str | None = None) -> pd.DataFrame:
@@ -46,37 +48,116 @@ def entries_per_snapshot(rows: pd.DataFrame) -> pd.DataFrame:
     return counts.sort_values(["listing", "time"]).reset_index(drop=True)
 
 
-def _figure(views: pd.DataFrame, counts: pd.DataFrame, title: str) -> Any:
+def outages(data_dir: str | Path | None, urls: set[str] | None) -> pd.DataFrame:
+    """The crawls of the listing that archived nothing (failed, or no row): ``snapshot_id``,
+    ``time`` (when the crawl started), ``status``. A chart shows them as gaps, not as if no
+    crawl had run."""
+    records = []
+    for info in list_snapshots(archive_dir(data_dir)):
+        if info.usable or (
+            urls is not None and not urls & set(info.manifest.get("start_urls", []))
+        ):
+            continue
+        started = info.manifest.get("started_at")
+        if started:
+            records.append((info.snapshot_id, pd.Timestamp(started), info.status))
+    frame = pd.DataFrame(records, columns=["snapshot_id", "time", "status"])
+    return frame.astype({"time": "datetime64[us, UTC]"})
+
+
+# Tick labels at every spacing, minutes to years: a label never stands alone as bare
+# seconds ("30.0") or a bare hour, and the offset above the axis gives the day.
+TICK_FORMATS = ["%Y", "%b %Y", "%d %b", "%H:%M", "%H:%M", "%H:%M:%S"]
+ZERO_FORMATS = ["", "%Y", "%b %Y", "%d %b", "%H:%M", "%H:%M:%S"]
+SHORTEST_AXIS = pd.Timedelta(minutes=10)  # crawls seconds apart still get a readable axis
+
+
+def _time_axis(axes: Any, times: pd.Series) -> None:
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+    locator = AutoDateLocator(minticks=3, maxticks=8)
+    axes.xaxis.set_major_locator(locator)
+    axes.xaxis.set_major_formatter(
+        ConciseDateFormatter(locator, formats=TICK_FORMATS, zero_formats=ZERO_FORMATS)
+    )
+    axes.set_xlabel("time (UTC)")
+    times = times.dropna()
+    if len(times) and times.max() - times.min() < SHORTEST_AXIS:
+        middle = times.min() + (times.max() - times.min()) / 2
+        axes.set_xlim(middle - SHORTEST_AXIS / 2, middle + SHORTEST_AXIS / 2)
+
+
+def _count_axis(axes: Any, values: pd.Series) -> None:
+    """Counts are whole numbers: integer ticks, from 0, and at least 0-1 tall (a line of
+    zeros is drawn on an axis of 0 and 1, not 0-0.05)."""
+    from matplotlib.ticker import MaxNLocator
+
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=2))
+    top = float(values.max()) if len(values) and values.notna().any() else 0.0
+    axes.set_ylim(0, max(1.0, top * 1.08))
+
+
+def _gaps(axes: Any, missing: pd.DataFrame) -> None:
+    for n, when in enumerate(missing["time"]):
+        axes.axvline(
+            when, color="#c0392b", linestyle=":", linewidth=1.2,
+            label="crawl archived nothing" if n == 0 else None,
+        )  # fmt: skip
+
+
+def _with_gaps(group: pd.DataFrame, missing: pd.DataFrame, column: str) -> pd.DataFrame:
+    """A series with a blank point at each outage inside its span: the line breaks there."""
+    inside = missing[
+        (missing["time"] > group["time"].min()) & (missing["time"] < group["time"].max())
+    ]
+    if inside.empty:
+        return group
+    blanks = pd.DataFrame({"time": inside["time"], column: float("nan")})
+    return pd.concat([group[["time", column]], blanks]).sort_values("time")
+
+
+def _legend(axes: Any) -> None:
+    handles, _ = axes.get_legend_handles_labels()
+    if handles:  # beside the data, never over it
+        axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+
+
+def _figure(views: pd.DataFrame, counts: pd.DataFrame, title: str, missing: pd.DataFrame) -> Any:
     import matplotlib
 
     matplotlib.use("Agg")
-    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(10, 7.5), layout="constrained")
     top, bottom = figure.subplots(2, 1)
-    for _, group in views.groupby("entry_id", sort=False):
+    views = views.rename(columns={"fetched_at": "time"})
+    latest = views.groupby("entry_id", sort=False)["views"].last().sort_values(ascending=False)
+    for entry_id in latest.index:  # the legend reads top down, most viewed first
+        group = views[views["entry_id"] == entry_id]
         label = str(group["title"].iloc[-1])
-        label = label if len(label) <= 48 else label[:47] + "…"
-        top.plot(group["fetched_at"], group["views"].astype(float), marker="o", label=label)
+        label = label if len(label) <= 40 else label[:39] + "…"
+        series = _with_gaps(group.assign(views=group["views"].astype(float)), missing, "views")
+        top.plot(series["time"], series["views"], marker="o", label=label)
     top.set_title(title)
     top.set_ylabel("views")
-    if len(views):
-        top.legend(fontsize="small", loc="upper left")
-    else:
-        top.text(0.5, 0.5, "no view counts in this archive", ha="center", transform=top.transAxes)
+    if views.empty:
+        top.text(0.5, 0.5, "no view counts for this listing", ha="center", transform=top.transAxes)
+    elif (views["views"] == 0).all():
+        top.text(
+            0.5, 0.6, "every view count is 0 on this listing", ha="center",
+            transform=top.transAxes, color="#555",
+        )  # fmt: skip
     for listing, group in counts.groupby("listing", sort=False):
-        bottom.plot(group["time"], group["entries"], marker="s", label=str(listing))
-    bottom.set_title("entries per snapshot, per listing")
+        series = _with_gaps(group, missing, "entries")
+        bottom.plot(series["time"], series["entries"], marker="s", label=str(listing)[:60])
+    bottom.set_title("entries per snapshot")
     bottom.set_ylabel("entries")
-    bottom.set_ylim(bottom=0)
-    if len(counts):
-        bottom.legend(fontsize="small", loc="lower left")
-    for axes in (top, bottom):
-        locator = AutoDateLocator()
-        axes.xaxis.set_major_locator(locator)
-        axes.xaxis.set_major_formatter(ConciseDateFormatter(locator))
-    top.set_ylim(bottom=0)
+    times = pd.concat([views["time"], counts["time"], missing["time"]])
+    for axes, values in ((top, views["views"]), (bottom, counts["entries"])):
+        _gaps(axes, missing)
+        _count_axis(axes, values.astype(float))
+        _time_axis(axes, times)
+        _legend(axes)
     return figure
 
 
@@ -97,20 +178,46 @@ def image_format(path: str | Path) -> str:
 
 
 def plot_image(
-    data_dir: str | Path | None, top: int = 10, entry: str | None = None, fmt: str = "png"
+    data_dir: str | Path | None,
+    top: int = 10,
+    entry: str | None = None,
+    fmt: str = "png",
+    listing: str | None = None,
 ) -> bytes:
-    """The two charts of ``data_dir``'s archive as the bytes of a ``fmt`` file."""
-    rows = load(data_dir)
-    if rows.empty:
-        raise ArchiverError(f"no snapshots with rows under {data_dir}")
-    views = views_over_time(rows, top, entry)
-    title = "views over time" + (f" of {entry}" if entry else f", top {top} entries")
-    figure = _figure(views, entries_per_snapshot(rows), title)
+    """The two charts of one listing as the bytes of a ``fmt`` file (see ``plot_figure``)."""
     buffer = BytesIO()
-    figure.savefig(buffer, format=fmt, dpi=100)
+    plot_figure(data_dir, top, entry, listing).savefig(buffer, format=fmt, dpi=100)
     return buffer.getvalue()
 
 
-def plot_png(data_dir: str | Path | None, top: int = 10, entry: str | None = None) -> bytes:
-    """The two charts of ``data_dir``'s archive as PNG bytes."""
-    return plot_image(data_dir, top, entry, "png")
+def plot_figure(
+    data_dir: str | Path | None,
+    top: int = 10,
+    entry: str | None = None,
+    listing: str | None = None,
+) -> Any:
+    """The two charts of one listing (``listing``, or the archive's only one), as a
+    matplotlib Figure. With several listings and none named, an ArchiverError names them;
+    ``entry`` alone picks the entry's listing."""
+    data_dir = archive_dir(data_dir)
+    rows = load(data_dir)
+    if rows.empty:
+        raise ArchiverError(f"no snapshots with rows under {data_dir}")
+    if entry is not None and listing is None:
+        urls = set(rows.loc[rows["entry_id"] == entry, "listing_url"].dropna()) or None
+    else:
+        urls = one_listing(data_dir, listing)
+    if urls is not None:
+        rows = rows[rows["listing_url"].isin(urls)]
+    views = views_over_time(rows, top, entry)
+    name = listing or (next(iter(urls)) if urls and len(urls) == 1 else "")
+    title = "views over time" + (f" of {entry}" if entry else f", top {top} entries")
+    title += f": {name}" if name else ""
+    return _figure(views, entries_per_snapshot(rows), title, outages(data_dir, urls))
+
+
+def plot_png(
+    data_dir: str | Path | None, top: int = 10, entry: str | None = None, listing: str | None = None
+) -> bytes:
+    """The two charts of one listing as PNG bytes."""
+    return plot_image(data_dir, top, entry, "png", listing)
