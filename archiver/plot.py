@@ -122,14 +122,8 @@ def _legend(axes: Any) -> None:
         axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
 
 
-def _figure(views: pd.DataFrame, counts: pd.DataFrame, title: str, missing: pd.DataFrame) -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(10, 7.5), layout="constrained")
-    top, bottom = figure.subplots(2, 1)
+def _draw_views(axes: Any, views: pd.DataFrame, missing: pd.DataFrame) -> pd.DataFrame:
+    """One line per entry, most viewed first in the legend; the frame drawn, with ``time``."""
     views = views.rename(columns={"fetched_at": "time"})
     latest = views.groupby("entry_id", sort=False)["views"].last().sort_values(ascending=False)
     for entry_id in latest.index:  # the legend reads top down, most viewed first
@@ -137,27 +131,58 @@ def _figure(views: pd.DataFrame, counts: pd.DataFrame, title: str, missing: pd.D
         label = str(group["title"].iloc[-1])
         label = label if len(label) <= 40 else label[:39] + "…"
         series = _with_gaps(group.assign(views=group["views"].astype(float)), missing, "views")
-        top.plot(series["time"], series["views"], marker="o", label=label)
-    top.set_title(title)
-    top.set_ylabel("views")
+        axes.plot(series["time"], series["views"], marker="o", label=label)
+    axes.set_ylabel("views")
     if views.empty:
-        top.text(0.5, 0.5, "no view counts for this listing", ha="center", transform=top.transAxes)
+        axes.text(
+            0.5, 0.5, "no view counts for this listing", ha="center", transform=axes.transAxes
+        )
     elif (views["views"] == 0).all():
-        top.text(
+        axes.text(
             0.5, 0.6, "every view count is 0 on this listing", ha="center",
-            transform=top.transAxes, color="#555",
+            transform=axes.transAxes, color="#555",
         )  # fmt: skip
+    return views
+
+
+def _finish(axes: Any, values: pd.Series, times: pd.Series, missing: pd.DataFrame) -> None:
+    _gaps(axes, missing)
+    _count_axis(axes, values.astype(float))
+    _time_axis(axes, times)
+    _legend(axes)
+
+
+def _new_figure(size: tuple[float, float], rows: int) -> tuple[Any, Any]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=size, layout="constrained")
+    return figure, figure.subplots(rows, 1)
+
+
+def views_chart(views: pd.DataFrame, missing: pd.DataFrame, title: str) -> Any:
+    """The views-over-time chart alone (the report's), as a Figure."""
+    figure, axes = _new_figure((9, 3.8), 1)
+    drawn = _draw_views(axes, views, missing)
+    axes.set_title(title)
+    _finish(axes, drawn["views"], pd.concat([drawn["time"], missing["time"]]), missing)
+    return figure
+
+
+def _figure(views: pd.DataFrame, counts: pd.DataFrame, title: str, missing: pd.DataFrame) -> Any:
+    figure, (top, bottom) = _new_figure((10, 7.5), 2)
+    drawn = _draw_views(top, views, missing)
+    top.set_title(title)
     for listing, group in counts.groupby("listing", sort=False):
         series = _with_gaps(group, missing, "entries")
         bottom.plot(series["time"], series["entries"], marker="s", label=str(listing)[:60])
     bottom.set_title("entries per snapshot")
     bottom.set_ylabel("entries")
-    times = pd.concat([views["time"], counts["time"], missing["time"]])
-    for axes, values in ((top, views["views"]), (bottom, counts["entries"])):
-        _gaps(axes, missing)
-        _count_axis(axes, values.astype(float))
-        _time_axis(axes, times)
-        _legend(axes)
+    times = pd.concat([drawn["time"], counts["time"], missing["time"]])
+    _finish(top, drawn["views"], times, missing)
+    _finish(bottom, counts["entries"], times, missing)
     return figure
 
 

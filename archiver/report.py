@@ -91,24 +91,107 @@ def coverage(rows: pd.DataFrame) -> list[tuple[str, int]]:
     return counts
 
 
-def _chart(counts: list[tuple[str, int]], total: int) -> str:
-    """The coverage as a bar chart, embedded as a data: URI."""
-    import matplotlib
+def _when(value: Any) -> str:
+    """A time as a person reads it (``2026-12-07 13:56 UTC``), exact to the microsecond in
+    the ``<time datetime>`` a program reads."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return '<span class="empty">none</span>'
+    stamp = pd.Timestamp(value)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    exact = stamp.isoformat().replace("+00:00", "Z")
+    return f'<time datetime="{exact}">{stamp.strftime("%Y-%m-%d %H:%M")} UTC</time>'
 
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(8, 0.25 * len(counts) + 1), layout="constrained")
-    axes = figure.subplots()
-    names = [name for name, _ in counts][::-1]
-    shares = [(count / total * 100 if total else 0) for _, count in counts][::-1]
-    axes.barh(names, shares, color="#4a7dd8")
-    axes.set_xlim(0, 100)
-    axes.set_xlabel("% of rows with a value")
+def _day(value: Any) -> str:
+    """A publication bound: its day, and the hour where the bound is not midnight."""
+    if value is None or pd.isna(value):
+        return '<span class="empty">none</span>'
+    stamp = pd.Timestamp(value).tz_convert("UTC")
+    shown = stamp.strftime("%Y-%m-%d") + (
+        "" if stamp == stamp.normalize() else stamp.strftime(" %H:%M")
+    )
+    return f'<time datetime="{_iso(stamp)}">{shown}</time>'
+
+
+def _change(field: str, before: Any, after: Any) -> str:
+    """``views: 0 → 12 (+12)``: numbers get their delta."""
+    text = f"{field}: {before!r} → {after!r}"
+    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (before, after))
+    if numbers:
+        text += f" ({after - before:+,})"
+    return escape(text)
+
+
+def _png(figure: Any, alt: str) -> str:
     buffer = BytesIO()
     figure.savefig(buffer, format="png", dpi=80)
     encoded = base64.b64encode(buffer.getvalue()).decode()
-    return f'<img alt="field coverage chart" src="data:image/png;base64,{encoded}">'
+    return f'<img alt="{escape(alt)}" src="data:image/png;base64,{encoded}">'
+
+
+def _listing_label(manifest: dict[str, Any]) -> str:
+    urls = ", ".join(manifest.get("start_urls", [])) or "?"
+    return f"{manifest['listing']} ({urls})" if manifest.get("listing") else urls
+
+
+TOP_ENTRIES = 8  # lines in the report's views chart
+TOP_MOVERS = 10
+
+
+def _listing_rows(data_dir: str | Path, info: Any) -> pd.DataFrame:
+    """Every row of the snapshot's listings, up to and including this snapshot."""
+    urls = set(info.manifest.get("start_urls", []))
+    rows = load(data_dir)
+    rows = rows[(rows["snapshot_id"] <= info.snapshot_id) & rows["listing_url"].isin(urls)]
+    return rows
+
+
+def _views_section(data_dir: str | Path, info: Any, here: pd.DataFrame) -> str:
+    from archiver.plot import outages, views_chart, views_over_time
+
+    rows = _listing_rows(data_dir, info)
+    counted = here.dropna(subset=["views"])
+    head = '<section id="views"><h2>Views over time</h2>'
+    if counted.empty:
+        return head + '<p class="empty">No entry of this snapshot has a view count.</p></section>'
+    chosen = counted.drop_duplicates("entry_id").nlargest(TOP_ENTRIES, "views", keep="first")
+    series = views_over_time(rows[rows["entry_id"].isin(set(chosen["entry_id"]))], TOP_ENTRIES)
+    missing = outages(data_dir, set(info.manifest.get("start_urls", [])))
+    missing = missing[missing["snapshot_id"] <= info.snapshot_id]
+    snapshots = rows["snapshot_id"].nunique()
+    title = f"the {len(chosen)} most viewed entries, over {snapshots} snapshot(s)"
+    return head + _png(views_chart(series, missing, title), "views over time chart") + "</section>"
+
+
+def _movers_section(data_dir: str | Path, info: Any) -> str:
+    from archiver.dataset import history
+
+    head = '<section id="movers"><h2>Top movers since each entry\'s previous count</h2>'
+    frames = [history(data_dir, listing=url) for url in info.manifest.get("start_urls", [])]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return head + '<p class="empty">No earlier count to compare with.</p></section>'
+    frame = pd.concat(frames, ignore_index=True)
+    here = frame[(frame["snapshot_id"] == info.snapshot_id) & frame["views_delta"].notna()]
+    here = here.drop_duplicates("entry_id")
+    if here.empty:
+        return head + '<p class="empty">No earlier count to compare with.</p></section>'
+    moved = here.sort_values(["views_delta", "entry_id"], ascending=[False, True])
+    moved = moved.head(TOP_MOVERS)
+    table = _table(
+        ["title", "views", "gained", "per day"],
+        [
+            [
+                escape(str(r.title)),
+                f"{int(r.views):,}",
+                f"{int(r.views_delta):+,}",
+                "" if pd.isna(r.views_per_day) else f"{r.views_per_day:+,.1f}",
+            ]
+            for r in moved.itertuples()
+        ],
+        numeric={1, 2, 3},
+    )
+    return head + table + "</section>"
 
 
 def build_report(data_dir: str | Path, snapshot_id: str | None = None) -> str:
@@ -134,13 +217,14 @@ def build_report(data_dir: str | Path, snapshot_id: str | None = None) -> str:
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>Snapshot {escape(info.snapshot_id)}</title><style>{STYLE}</style></head><body>",
         f"<h1>Snapshot {escape(info.snapshot_id)}</h1>",
+        f'<p class="meta">Listing {escape(_listing_label(manifest))}</p>',
         f'<p class="meta">archiver report, archiver {__version__}</p>',
         '<section id="summary"><h2>Rows and status</h2>',
         f'<p><span class="status {status}">{status}</span> '
         f"<strong>{total}</strong> rows from {manifest.get('pages_fetched', '?')} pages, "
         f"{len(manifest.get('pages_failed', []))} failed; crawl "
-        f"{escape(str(manifest.get('started_at', '?')))} to "
-        f"{escape(str(manifest.get('finished_at', '?')))}"
+        f"{_when(manifest.get('started_at'))} to "
+        f"{_when(manifest.get('finished_at'))}"
         + (
             f"; re-read from {escape(manifest['derived_from'])}"
             if manifest.get("derived_from")
@@ -167,8 +251,9 @@ def build_report(data_dir: str | Path, snapshot_id: str | None = None) -> str:
             ],
             numeric={1, 2},
         ),
-        _chart(counts, total),
         "</section>",
+        _views_section(data_dir, info, rows),
+        _movers_section(data_dir, info),
     ]
     listings = manifest.get("listings", [])
     parts += [
@@ -218,7 +303,7 @@ def build_report(data_dir: str | Path, snapshot_id: str | None = None) -> str:
                 "changed",
                 escape(e["title"]),
                 escape(e["entry_id"]),
-                escape("; ".join(f"{k}: {a!r} → {b!r}" for k, (a, b) in e["changes"].items())),
+                "; ".join(_change(k, a, b) for k, (a, b) in e["changes"].items()),
             ]
             for e in changes["changed"]
         ]
@@ -227,6 +312,12 @@ def build_report(data_dir: str | Path, snapshot_id: str | None = None) -> str:
     parts.append("</section>")
     dates = published(data_dir)
     dates = dates[dates["entry_id"].isin(set(rows["entry_id"]))]
+    # Newest first, as a listing shows them; an entry without bounds last.
+    dates = dates.sort_values(
+        ["published_latest", "published_earliest", "title"],
+        ascending=[False, False, True],
+        na_position="last",
+    )
     parts += [
         '<section id="published"><h2>Publication dates, narrowed across snapshots</h2>',
         _table(
@@ -234,8 +325,8 @@ def build_report(data_dir: str | Path, snapshot_id: str | None = None) -> str:
             [
                 [
                     escape(str(r.title)),
-                    _text(_iso(r.published_earliest)),
-                    _text(_iso(r.published_latest)),
+                    _day(r.published_earliest),
+                    _day(r.published_latest),
                     str(r.observations),
                     str(r.contradictions),
                 ]

@@ -3,6 +3,7 @@ headless Chromium as a person would open it."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -54,7 +55,7 @@ def test_the_report_says_what_was_archived(archive) -> None:
     assert '<span class="status partial">partial</span> <strong>8</strong> rows' in html
     assert "page2.html</td><td>HttpError: HTTP 503</td>" in html
     assert f"Against {first.snapshot_id}: 0 new, 7 vanished, 1 changed." in html
-    assert "views: 0 → 12" in html
+    assert "views: 0 → 12 (+12)" in html
     assert "<td>title</td><td class=num>8</td>" in html  # coverage: every row has a title
     assert "http://" not in html.split("<body>")[0]  # nothing loaded from anywhere
     assert "Content-Security-Policy" in html and "default-src 'none'" in html
@@ -76,6 +77,7 @@ def browser(tmp_path_factory):
 
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the console, read back
     profile = tmp_path_factory.mktemp("chromium")
     for flag in (
         "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -102,6 +104,8 @@ def test_a_browser_shows_every_section(archive, browser, tmp_path) -> None:
     headings = {
         "summary": "Rows and status",
         "coverage": "Field coverage",
+        "views": "Views over time",
+        "movers": "Top movers since each entry's previous count",
         "listings": "Announced and extracted, per listing",
         "failed": "Failed pages",
         "changes": "Changes since the previous snapshot",
@@ -117,9 +121,23 @@ def test_a_browser_shows_every_section(archive, browser, tmp_path) -> None:
     assert listing_cells[2:4] == ["15", "8"]  # announced, extracted
     failed = browser.find_element(By.CSS_SELECTOR, "#failed td").text
     assert failed.endswith("/page2.html")
-    chart = browser.find_element(By.CSS_SELECTOR, "#coverage img")
+    chart = browser.find_element(By.CSS_SELECTOR, "#views img")
     assert browser.execute_script("return arguments[0].naturalWidth", chart) > 100  # drawn
+    movers = [c.text for c in browser.find_elements(By.CSS_SELECTOR, "#movers tbody td")]
+    assert movers[1:3] == ["12", "+12"]  # views, gained since the first crawl
+    started = browser.find_element(By.CSS_SELECTOR, "#summary time")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", started.text)  # for people
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT[\d:.]+Z", started.get_attribute("datetime"))
+    assert [e["level"] for e in browser.get_log("browser")] == []  # no console errors
+    shot = tmp_path / "report.png"
+    assert browser.save_screenshot(str(shot))
+    import matplotlib.image
+
+    pixels = matplotlib.image.imread(shot)
+    assert pixels.shape[1] == 1200 and pixels[:, :, :3].std() > 0.05  # a page, not blank
     requests = browser.execute_script("return performance.getEntriesByType('resource').length")
     assert requests == 0  # styles inline, charts as data: nothing fetched
     dates = browser.find_elements(By.CSS_SELECTOR, "#published tbody tr")
     assert len(dates) == 8
+    latest = [row.find_elements(By.TAG_NAME, "time")[1].get_attribute("datetime") for row in dates]
+    assert latest == sorted(latest, reverse=True)  # newest first, in date order
