@@ -167,12 +167,13 @@ def _movers_section(data_dir: str | Path, info: Any) -> str:
     from archiver.dataset import history
 
     head = '<section id="movers"><h2>Top movers since each entry\'s previous count</h2>'
-    frames = [history(data_dir, listing=url) for url in info.manifest.get("start_urls", [])]
-    frames = [f for f in frames if len(f)]
-    if not frames:
-        return head + '<p class="empty">No earlier count to compare with.</p></section>'
-    frame = pd.concat(frames, ignore_index=True)
-    here = frame[(frame["snapshot_id"] == info.snapshot_id) & frame["views_delta"].notna()]
+    frame = history(data_dir)  # one read of the archive, then this snapshot's listings
+    urls = set(info.manifest.get("start_urls", []))
+    here = frame[
+        (frame["snapshot_id"] == info.snapshot_id)
+        & frame["listing_url"].isin(urls)
+        & frame["views_delta"].notna()
+    ]
     here = here.drop_duplicates("entry_id")
     if here.empty:
         return head + '<p class="empty">No earlier count to compare with.</p></section>'

@@ -135,14 +135,21 @@ def listings_file(tmp_path: Path, site: ScriptedSite) -> Path:
     )
 
 
-def test_a_named_listing_is_crawled_and_kept_under_its_name(tmp_path, site) -> None:
+def crawl_named(tmp_path: Path, site: ScriptedSite, *more: str) -> tuple[Path, object]:
+    """``scrapy crawl listing -a listing=demo`` with the test's listings file; the data
+    directory and its one snapshot."""
     path = listings_file(tmp_path, site)
     data = tmp_path / "data"
     result = run_crawl(
-        "-a", "listing=demo", "-s", f"ARCHIVER_LISTINGS={path}", data_dir=data
-    )  # fmt: skip
+        "-a", "listing=demo", "-s", f"ARCHIVER_LISTINGS={path}", *more, data_dir=data
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     (snapshot,) = list_snapshots(data)
+    return data, snapshot
+
+
+def test_a_named_listing_is_crawled_and_kept_under_its_name(tmp_path, site) -> None:
+    data, snapshot = crawl_named(tmp_path, site)
     assert snapshot.manifest["listing"] == "demo"
     assert snapshot.manifest["arguments"]["max_pages"] == 1  # the file's, as given
     assert not any(
@@ -154,14 +161,7 @@ def test_a_named_listing_is_crawled_and_kept_under_its_name(tmp_path, site) -> N
 
 
 def test_a_setting_on_the_command_line_wins_over_the_file(tmp_path, site) -> None:
-    path = listings_file(tmp_path, site)
-    data = tmp_path / "data"
-    result = run_crawl(
-        "-a", "listing=demo", "-s", f"ARCHIVER_LISTINGS={path}", "-s", "ARCHIVER_WARC=True",
-        data_dir=data,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-2000:]
-    (snapshot,) = list_snapshots(data)
+    _, snapshot = crawl_named(tmp_path, site, "-s", "ARCHIVER_WARC=True")
     assert any(name.startswith(WARC_FOLDER) for name in snapshot.manifest["files"])
 
 
