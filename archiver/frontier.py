@@ -34,6 +34,7 @@ import secrets
 import socket
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -50,6 +51,10 @@ logger = logging.getLogger("archiver.workers")
 # late joins nothing and says so, instead of starting a second snapshot.
 DONE_TTL = 7 * 24 * 3600
 PAGE_KEY_SEPARATOR = "\x1f"
+# How long a publishing claim lasts while its process becomes ``archiver.publish``:
+# this many leases, and never less than HAND_OVER_MIN seconds.
+HAND_OVER_LEASES = 5
+HAND_OVER_MIN = 10.0
 
 # --- JSON, not pickle: scrapy-redis takes any module with loads/dumps as its serializer ----
 
@@ -186,6 +191,13 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 """
 
+# Extend a claim only while this worker holds it: a publisher that stalled past its lease
+# must never stretch the claim of the worker that took over.
+_KEEP = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""
+
 
 class StateLost(ArchiverError):
     """Redis no longer holds this crawl as this worker joined it (restarted empty, or
@@ -269,6 +281,7 @@ class Frontier:
         self._gate = client.register_script(_GATE)
         self._hold = client.register_script(_HOLD)
         self._release = client.register_script(_RELEASE)
+        self._keep = client.register_script(_KEEP)
 
     @classmethod
     def connect(
@@ -561,8 +574,37 @@ class Frontier:
         """Give up the claim (this worker could not publish): the next worker to ask may."""
         self._release(keys=[self.key("publisher")], args=[self.worker])
 
-    def keep_publishing(self) -> None:
-        self.redis.pexpire(self.key("publisher"), int(self.lease * 1000))
+    def keep_publishing(self, seconds: float | None = None) -> bool:
+        """Extend this worker's claim by a lease (or ``seconds``); False if it lost it."""
+        ttl = int((self.lease if seconds is None else seconds) * 1000)
+        return bool(self._keep(keys=[self.key("publisher")], args=[self.worker, ttl]))
+
+    def hold_publishing(self) -> Callable[[], None]:
+        """Keep the claim alive from a thread until the returned callable is called.
+
+        Publishing runs in blocking code (settling parts, building Parquet) where the
+        reactor cannot beat: without this, a publisher slower than one lease (a loaded
+        machine) would see a second worker claim and publish the same folder beside it.
+        A process that dies stops beating, and its claim expires as before."""
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(self.lease / 3):
+                try:
+                    self.keep_publishing()
+                except redis.RedisError:  # the worker's own checks report a lost Redis
+                    logger.debug("crawl %s: cannot extend the claim", self.crawl_id)
+
+        self.keep_publishing()
+        threading.Thread(target=beat, daemon=True, name="publisher-claim").start()
+        return stop.set
+
+    def hand_over_publishing(self) -> None:
+        """The claim outlives the moment this process becomes ``archiver.publish``
+        (Scrapy's shutdown, a new interpreter, pyarrow's import: seconds on a loaded
+        machine, when nothing beats), then that process beats it back to one lease. A
+        process that dies in between holds the claim at most ``HAND_OVER_LEASES`` leases."""
+        self.keep_publishing(max(HAND_OVER_LEASES * self.lease, HAND_OVER_MIN))
 
     def publisher(self) -> str | None:
         value = self.redis.get(self.key("publisher"))
@@ -608,18 +650,10 @@ def release_published(pending: dict[str, Any]) -> None:
         _pending_frontier(shared).release_publishing()
 
 
-def keep_claim(pending: dict[str, Any]) -> Any:
+def keep_claim(pending: dict[str, Any]) -> Callable[[], None]:
     """Keep the publishing claim alive while ``archiver.publish`` builds the files; returns
     a callable that stops it."""
     shared = pending.get("shared")
     if not shared:
         return lambda: None
-    frontier = _pending_frontier(shared)
-    stop = threading.Event()
-
-    def beat() -> None:
-        while not stop.wait(frontier.lease / 3):
-            frontier.keep_publishing()
-
-    threading.Thread(target=beat, daemon=True, name="publisher-claim").start()
-    return stop.set
+    return _pending_frontier(shared).hold_publishing()

@@ -754,7 +754,13 @@ class SharedSnapshotWriter(SnapshotWriter):
                 return
             self.frontier.check()  # never publish what a Redis that forgot the crawl says
             if self.frontier.claim_publishing():
-                self._publish(spider, deadline)
+                stop_holding = self.frontier.hold_publishing()
+                try:
+                    handed_over = self._publish(spider, deadline)
+                finally:
+                    stop_holding()
+                if handed_over:
+                    self.frontier.hand_over_publishing()
                 return
             if self.frontier.publisher() is not None:
                 deadline = time.monotonic() + patience
@@ -798,16 +804,16 @@ class SharedSnapshotWriter(SnapshotWriter):
         self.frontier.finish(outcome)
         return outcome
 
-    def _publish(self, spider: Spider, deadline: float) -> None:
+    def _publish(self, spider: Spider, deadline: float) -> bool:
         """Publish the crawl's snapshot: every step can be redone by the next worker to
-        claim it, after this one dies at any point."""
+        claim it, after this one dies at any point. True when the publishing is left to
+        ``archiver.publish``, which this process becomes."""
         assert self.snapshot is not None
         outcome = self._published(self.snapshot.target)
         if outcome is not None:
             self._adopt(outcome)
-            return
+            return False
         while time.monotonic() < deadline:  # every other worker sealed, or gone
-            self.frontier.keep_publishing()
             unsettled = [
                 name
                 for name, worker in self.frontier.workers().items()
@@ -819,7 +825,7 @@ class SharedSnapshotWriter(SnapshotWriter):
         else:
             self.frontier.release_publishing()
             self._give_up("workers still running when the publishing worker gave up waiting")
-            return
+            return False
         workers = self.frontier.workers()
         committed = self.frontier.committed()
         self.frontier.check()
@@ -836,7 +842,7 @@ class SharedSnapshotWriter(SnapshotWriter):
             self.frontier.release_publishing()
             self._give_up(f"cannot publish snapshot {self.snapshot.snapshot_id}: {exc}; "
                           f"{self._resume_hint()}")  # fmt: skip
-            return
+            return False
         manifest = self.shared_manifest(spider, workers, committed, rows, sources)
         stats = self.crawler.stats
         if self.crawler.settings.getbool("ARCHIVER_PUBLISH_BY_EXEC"):
@@ -850,14 +856,14 @@ class SharedSnapshotWriter(SnapshotWriter):
             stats.set_value(STAT_SNAPSHOT_STATUS, manifest["status"])
             stats.set_value(STAT_SNAPSHOT_ROWS, manifest["rows"])
             stats.set_value(STAT_SNAPSHOT_PENDING, str(folder))
-            return
+            return True
         try:
             target = publish_sealed(folder, manifest)
         except OSError as exc:
             self.frontier.release_publishing()
             self._give_up(f"cannot publish snapshot {self.snapshot.snapshot_id}: {exc}; "
                           f"{self._resume_hint()}")  # fmt: skip
-            return
+            return False
         finally:
             if self.snapshot is not None:
                 self.snapshot.release()
@@ -866,6 +872,7 @@ class SharedSnapshotWriter(SnapshotWriter):
         stats.set_value(STAT_SNAPSHOT_STATUS, manifest["status"])
         stats.set_value(STAT_SNAPSHOT_ROWS, manifest["rows"])
         stats.set_value(STAT_SNAPSHOT_PATH, str(target))
+        return False
 
     def shared_manifest(
         self,

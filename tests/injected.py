@@ -58,6 +58,8 @@ INSTANTS = "ARCHIVER_TEST_INSTANTS"
 DIE_AT = "ARCHIVER_TEST_DIE_AT"
 DIE_ON = "ARCHIVER_TEST_DIE_ON"  # or at the first instant of this name (os.rename, ...)
 COUNTING = "ARCHIVER_TEST_COUNTING"  # inherited by the process the crawl becomes
+PAUSE_ON = "ARCHIVER_TEST_PAUSE_ON"  # or stall (a loaded machine) at the first of this name
+PAUSE = "ARCHIVER_TEST_PAUSE"  # for this many seconds
 
 
 def _instant(name: str) -> None:
@@ -71,6 +73,10 @@ def _instant(name: str) -> None:
     with open(os.environ[INSTANTS], encoding="utf-8") as log:
         steps = log.read().splitlines()
     first_of_its_name = name == os.environ.get(DIE_ON) and steps.count(name) == 1
+    if name == os.environ.get(PAUSE_ON) and steps.count(name) == 1:
+        import time
+
+        time.sleep(float(os.environ[PAUSE]))
     if len(steps) == int(os.environ.get(DIE_AT) or 0) or first_of_its_name:
         os.kill(os.getpid(), signal.SIGKILL)
 

@@ -402,6 +402,34 @@ def test_a_worker_waiting_publishes_when_the_publisher_dies_renaming(
     assert publisher["pid"] == next(p.pid for p in processes if p.returncode == 0)
 
 
+def test_a_publisher_slower_than_its_lease_keeps_its_claim(
+    redis_server, crawl_id, tmp_path
+) -> None:
+    """A publisher that stalls (a loaded machine) for four leases while it settles the parts
+    is still the only one: the other worker waits, nothing is published twice, both exit 0
+    naming the one snapshot. (Before, the claim lapsed after one lease and the second
+    worker published the same folder beside it: one of them exited 1.)"""
+    site = ScriptedSite(listing_route(listings=4, pages=2))
+    hooks = instant_hooks(tmp_path, tmp_path / "instants.log", die_at=-1)
+    hooks.update(ARCHIVER_TEST_PAUSE_ON="os.replace", ARCHIVER_TEST_PAUSE="4")
+    try:
+        processes = [
+            worker(starts(site, 4), tmp_path / "data", redis_server, crawl_id,
+                   "-s", "ARCHIVER_REDIS_LEASE=1", env=hooks)
+            for _ in range(2)
+        ]  # fmt: skip
+        results = finish(processes)
+    finally:
+        site.stop()
+    assert [code for code, _, _ in results] == [0, 0], [err[-2000:] for _, _, err in results]
+    [snapshot] = list_snapshots(tmp_path / "data")
+    for _, out, _ in results:
+        assert out == f"snapshot complete: {snapshot.path.resolve()} ({4 * 2 * PER_PAGE} rows)\n"
+    assert verify_snapshot(snapshot) == []
+    assert archiver.load(tmp_path / "data")["entry_id"].is_unique
+    assert (tmp_path / "instants.log").read_text().count("claimed") == 1
+
+
 def test_a_worker_stopped_with_ctrl_c_leaves_and_the_others_finish(
     redis_server, crawl_id, tmp_path
 ) -> None:
@@ -719,6 +747,23 @@ def test_claims_tell_a_second_reading_from_a_loop(frontier) -> None:
     assert frontier.first_content("L", "sig", "L/p1") is True
     assert frontier.first_content("L", "sig", "L/p1") is True  # the same page, read again
     assert frontier.first_content("L", "sig", "L/p3") is False
+
+
+def test_a_held_claim_outlives_its_lease_and_only_its_owner_extends_it(
+    frontier, redis_server, crawl_id
+) -> None:
+    other = Frontier.connect(redis_server, crawl_id, lease=0.5)
+    assert frontier.claim_publishing()
+    stop = frontier.hold_publishing()
+    time.sleep(1.5)  # three leases
+    assert not other.claim_publishing()
+    assert other.keep_publishing() is False  # never stretches a claim it does not hold
+    stop()
+    time.sleep(1.0)
+    assert other.claim_publishing()
+    assert frontier.keep_publishing() is False
+    other.hand_over_publishing()  # the claim outlives the exec into archiver.publish
+    assert other.redis.pttl(other.key("publisher")) > 5000
 
 
 def test_the_host_gate_spaces_starts_and_caps_concurrency(frontier) -> None:
