@@ -47,6 +47,8 @@ def canonical_post_key(url: str) -> str | None:
 
 def _general_key(url: str) -> str | None:
     try:
+        if not urlsplit(url).hostname:  # "https:///p": w3lib >= 2.6 would read host "p"
+            return None
         parts = urlsplit(canonicalize_url(url, keep_fragments=False))
     except ValueError:  # not a URL w3lib can read ("http://host:80x"): no key from it
         return None
