@@ -141,8 +141,9 @@ def read_table(
 
 
 def to_pandas(table: pa.Table) -> pd.DataFrame:
-    """Nullable integers stay integers (``Int64``); times are UTC."""
-    return table.to_pandas(types_mapper=_PANDAS_TYPES.get)
+    """Nullable integers stay integers (``Int64``); times are UTC; ``extra`` and ``counts``
+    are dicts (``row["counts"]["points"]``), not pyarrow's lists of pairs."""
+    return table.to_pandas(types_mapper=_PANDAS_TYPES.get, maps_as_pydicts="strict")
 
 
 def load(

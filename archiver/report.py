@@ -83,9 +83,9 @@ def coverage(rows: pd.DataFrame) -> list[tuple[str, int]]:
         else:
             counts.append((name, int(column.notna().sum())))
     extra = rows["extra"].dropna()
-    keys = sorted({key for mapping in extra for key, _ in mapping})
+    keys = sorted({key for mapping in extra for key in mapping})
     counts += [
-        (f"extra: {key}", int(extra.map(lambda m, k=key: any(x == k for x, _ in m)).sum()))
+        (f"extra: {key}", int(extra.map(lambda m, k=key: k in m).sum()))
         for key in keys
     ]
     return counts
