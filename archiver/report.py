@@ -84,10 +84,7 @@ def coverage(rows: pd.DataFrame) -> list[tuple[str, int]]:
             counts.append((name, int(column.notna().sum())))
     extra = rows["extra"].dropna()
     keys = sorted({key for mapping in extra for key in mapping})
-    counts += [
-        (f"extra: {key}", int(extra.map(lambda m, k=key: k in m).sum()))
-        for key in keys
-    ]
+    counts += [(f"extra: {key}", int(extra.map(lambda m, k=key: k in m).sum())) for key in keys]
     return counts
 
 
