@@ -434,11 +434,23 @@ def one_listing(data_dir: str | Path | None, listing: str | None) -> set[str] | 
         return listing_urls(data_dir, listing)
     urls = listings(data_dir)
     if len(urls) > 1:
+        names = listing_names(data_dir)
+        shown = [f"{names[url]} ({url})" if url in names else url for url in urls]
         raise ArchiverError(
             f"{archive_dir(data_dir)} holds {len(urls)} listings; name one with --listing "
-            f"(listing=...): {', '.join(urls)}"
+            f"(listing=...): {', '.join(shown)}"
         )
     return set(urls) or None
+
+
+def listing_names(data_dir: str | Path | None = None) -> dict[str, str]:
+    """Each start URL's name in ``listings.toml``, as the newest snapshot crawling it by
+    name recorded it (the manifest's ``listing``)."""
+    names: dict[str, str] = {}
+    for s in _select(archive_dir(data_dir), None):  # oldest first: the newest name wins
+        if s.manifest.get("listing"):
+            names.update(dict.fromkeys(s.manifest.get("start_urls", []), s.manifest["listing"]))
+    return names
 
 
 def diff(

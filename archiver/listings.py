@@ -89,6 +89,9 @@ def _typed(where: str, key: str, value: Any, kind: type | tuple[type, ...], take
 def _one(path: Path, name: str, table: Any) -> NamedListing:
     where = f"{path} [{name}]"
     check_listing_name(name, where)
+    if name.casefold() == ALL:  # -a listing=all would mean every listing, never this one
+        raise ArchiverError(f"{where}: {name!r} is reserved (-a listings=all crawls them all); "
+                            "give this listing another name")  # fmt: skip
     if not isinstance(table, dict):
         raise ArchiverError(f"{where}: is not a table; write [{name}] and its keys under it")
     for key in table:

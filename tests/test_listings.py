@@ -4,11 +4,12 @@ a systemd unit or a Scrapyd job names a listing instead of repeating its argumen
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
-from archiver.dataset import history, load
+from archiver.dataset import history, load, top
 from archiver.errors import ArchiverError
 from archiver.listings import listings_path, named_listings, read_listings
 from archiver.snapshots import list_snapshots
@@ -70,6 +71,7 @@ def test_a_listing_reads_as_its_crawl_arguments(tmp_path) -> None:
         ('[a]\nstart_urls = "https://x.org/"\n[a.settings]\ndelay = 1', "'delay' is not a setting's"),
         ('["a b"]\nstart_urls = "https://x.org/"', "'a b' is not a listing name"),
         ('a = 1', "[a]: is not a table"),
+        ('[All]\nstart_urls = "https://x.org/"', "[All]: 'All' is reserved (-a listings=all"),
         ("[a\nstart_urls = 1", "not valid TOML"),
     ],
 )  # fmt: skip
@@ -178,6 +180,9 @@ def test_every_listing_is_crawled_into_its_own_snapshot(tmp_path, site) -> None:
     snapshots = {s.manifest["listing"]: s for s in list_snapshots(data)}
     assert snapshots["demo"].status == "complete" and snapshots["broken"].status == "failed"
     assert snapshots["demo"].manifest["start_urls"] == [f"{site.url}index.html"]
+    # Looking at the archive then asks for one, by the names the user gave them.
+    with pytest.raises(ArchiverError, match=re.escape(f"demo ({site.url}index.html)")):
+        top(data)
 
 
 @pytest.mark.parametrize(
