@@ -3,17 +3,26 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: crawl test test-loaded lint bench mutate clean
+.PHONY: crawl test test-loaded lint bench mutate clean constraints
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 
-# Re-install whenever pyproject.toml changes; the stamp keeps repeated runs fast.
+# Re-install whenever pyproject.toml or constraints.txt changes; the stamp keeps repeated
+# runs fast. constraints.txt holds the versions the suite last passed with, so a fresh clone
+# (and CI) installs what was tested, not whatever was released overnight.
 # setuptools prints a notice box for every editable install; it is not a problem of ours.
-$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/activate
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet -e '.[test]'
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet \
+		-c constraints.txt -e '.[test]'
 	touch $@
+
+# After a green `make test` on newer releases (pip install --upgrade ... in .venv):
+# record them as the tested versions.
+constraints: $(VENV)/.installed
+	{ sed -n '/^#/p' constraints.txt; $(BIN)/python -m pip freeze --all --exclude-editable \
+		| grep -v '^archiver\|^pip==' ; } > constraints.txt.new && mv constraints.txt.new constraints.txt
 
 # pywb, the web archivists' replay tool, proves the WARC files replay (tests/test_evidence.py).
 # It pins libraries archiver cannot share (redis 2.x), so it lives in a venv of its own.
