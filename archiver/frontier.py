@@ -579,6 +579,11 @@ class Frontier:
         ttl = int((self.lease if seconds is None else seconds) * 1000)
         return bool(self._keep(keys=[self.key("publisher")], args=[self.worker, ttl]))
 
+    @staticmethod
+    def is_outage(exc: BaseException) -> bool:
+        """Whether ``exc`` is Redis failing (the spider tells it from a broken page)."""
+        return isinstance(exc, redis.RedisError)
+
     def hold_publishing(self) -> Callable[[], None]:
         """Keep the claim alive from a thread until the returned callable is called.
 

@@ -1081,3 +1081,21 @@ def test_a_crawl_published_before_redis_forgot_it_is_not_crawled_again(own_redis
     assert again_out == out  # the same snapshot, named again
     assert len(list_snapshots(data)) == 1
     assert site.counts == fetched  # nothing fetched again
+
+
+def test_redis_failing_while_a_page_is_read_is_no_failed_page(frontier) -> None:
+    """Redis can fail inside a page's callback before the worker notices the outage: that
+    page was not committed and goes back to the frontier; it is not a broken page of the
+    site (which would make the snapshot partial and log a second ERROR line)."""
+    from scrapy.utils.test import get_crawler
+
+    from archiver.spiders.listing import ListingSpider
+
+    listing, url = "https://agg.example/", "https://agg.example/?page=2"
+    spider = ListingSpider.from_crawler(get_crawler(ListingSpider), start_urls=listing)
+    spider.shared = frontier
+    spider.page_error(url, listing, redis.ConnectionError("Connection refused"))
+    assert spider.listings[listing].failed == []
+    assert spider.crawler.stats.get_value("archiver/pages/abandoned/redis_error") == 1
+    spider.page_error(url, listing, ValueError("no such field"))  # the site's fault: listed
+    assert [f["url"] for f in spider.listings[listing].failed] == [url]

@@ -716,6 +716,12 @@ class ListingSpider(scrapy.Spider):
 
     def page_error(self, url: str, listing: str | None, exc: BaseException) -> None:
         """An unexpected error while a page was read or its rows were made."""
+        if self.shared is not None and self.shared.is_outage(exc):
+            # Redis, not the site, failed (before the worker noticed the outage): the page
+            # was not committed, so it goes back to the frontier; never a failed page.
+            self.crawler.stats.inc_value("archiver/pages/abandoned/redis_error")
+            self.logger.warning("%s: not committed, Redis failed: %s", url, describe(exc))
+            return
         self.crawler.stats.inc_value(f"archiver/pages/error/{type(exc).__name__}")
         self.record_failure(url, listing, f"error while reading the page: {describe(exc)}")
 
