@@ -601,8 +601,14 @@ class Frontier:
                     logger.debug("crawl %s: cannot extend the claim", self.crawl_id)
 
         self.keep_publishing()
-        threading.Thread(target=beat, daemon=True, name="publisher-claim").start()
-        return stop.set
+        beating = threading.Thread(target=beat, daemon=True, name="publisher-claim")
+        beating.start()
+
+        def stop_holding() -> None:  # joined: no late beat shortens a hand-over's claim
+            stop.set()
+            beating.join(timeout=5)
+
+        return stop_holding
 
     def hand_over_publishing(self) -> None:
         """The claim outlives the moment this process becomes ``archiver.publish``

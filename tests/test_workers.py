@@ -374,6 +374,22 @@ def test_a_publisher_killed_at_any_instant_is_replaced_by_the_next_worker(
     assert len(seen) >= 10, seen
 
 
+def two_workers(
+    site: ScriptedSite, data: Path, redis_server: str, crawl_id: str, hooks: dict[str, str]
+) -> tuple[list[subprocess.Popen], list[tuple[int, str, str]]]:
+    """Two workers of one crawl of ``site``'s four listings, with a one-second lease and
+    ``hooks`` (instant_hooks) in their environment; each one's (code, stdout, stderr)."""
+    try:
+        processes = [
+            worker(starts(site, 4), data, redis_server, crawl_id,
+                   "-s", "ARCHIVER_REDIS_LEASE=1", env=hooks)
+            for _ in range(2)
+        ]  # fmt: skip
+        return processes, finish(processes)
+    finally:
+        site.stop()
+
+
 def test_a_worker_waiting_publishes_when_the_publisher_dies_renaming(
     redis_server, crawl_id, tmp_path
 ) -> None:
@@ -382,15 +398,7 @@ def test_a_worker_waiting_publishes_when_the_publisher_dies_renaming(
     site = ScriptedSite(listing_route(listings=4, pages=2))
     hooks = instant_hooks(tmp_path, tmp_path / "instants.log", die_at=0)
     hooks["ARCHIVER_TEST_DIE_ON"] = "os.rename"
-    try:
-        processes = [
-            worker(starts(site, 4), tmp_path / "data", redis_server, crawl_id,
-                   "-s", "ARCHIVER_REDIS_LEASE=1", env=hooks)
-            for _ in range(2)
-        ]  # fmt: skip
-        results = finish(processes)
-    finally:
-        site.stop()
+    processes, results = two_workers(site, tmp_path / "data", redis_server, crawl_id, hooks)
     codes = sorted(code for code, _, _ in results)
     assert codes == [-signal.SIGKILL, 0], [err[-2000:] for _, _, err in results]
     [out] = [out for code, out, _ in results if code == 0]
@@ -412,15 +420,7 @@ def test_a_publisher_slower_than_its_lease_keeps_its_claim(
     site = ScriptedSite(listing_route(listings=4, pages=2))
     hooks = instant_hooks(tmp_path, tmp_path / "instants.log", die_at=-1)
     hooks.update(ARCHIVER_TEST_PAUSE_ON="os.replace", ARCHIVER_TEST_PAUSE="4")
-    try:
-        processes = [
-            worker(starts(site, 4), tmp_path / "data", redis_server, crawl_id,
-                   "-s", "ARCHIVER_REDIS_LEASE=1", env=hooks)
-            for _ in range(2)
-        ]  # fmt: skip
-        results = finish(processes)
-    finally:
-        site.stop()
+    _, results = two_workers(site, tmp_path / "data", redis_server, crawl_id, hooks)
     assert [code for code, _, _ in results] == [0, 0], [err[-2000:] for _, _, err in results]
     [snapshot] = list_snapshots(tmp_path / "data")
     for _, out, _ in results:
