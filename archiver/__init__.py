@@ -11,15 +11,22 @@ Analysts start here::
 
 from __future__ import annotations
 
+from archiver import moved
 from archiver.version import PROJECT_URL, __version__
+
+moved.install()  # module paths of before the regroup into wings still import, with a warning
 
 __all__ = ["PROJECT_URL", "__version__", "history", "load", "published", "top"]
 
 
 def __getattr__(name: str):
     # Imported lazily: importing archiver (for a crawl, a command) need not load pandas.
-    if name in ("load", "history", "published", "top"):
-        from archiver import dataset
+    if name == "load":
+        from archiver.analyse.read import load
 
-        return getattr(dataset, name)
+        return load
+    if name in ("history", "published", "top"):
+        from archiver.analyse import history
+
+        return getattr(history, name)
     raise AttributeError(name)

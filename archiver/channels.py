@@ -32,7 +32,7 @@ META_LEASE = "archiver_lease"
 META_GATE = "archiver_gate"
 
 # Stats keys: how the snapshot writer (archiver.extensions, or the shared crawl's publisher
-# in archiver.workers) tells the crawl command (its exit code and last line) and
+# in archiver.distribute.writer) tells the crawl command (its exit code and last line) and
 # archiver reparse what was archived.
 
 # "complete", "partial", "failed", or None when this process published nothing.
@@ -41,7 +41,7 @@ STAT_SNAPSHOT_STATUS = "archiver/snapshot/status"
 STAT_SNAPSHOT_ROWS = "archiver/snapshot/rows"
 # Where the published snapshot is.
 STAT_SNAPSHOT_PATH = "archiver/snapshot/path"
-# A sealed staging folder that ``archiver.publish`` is to publish (the crawl command execs it).
+# A sealed staging folder that ``archiver.cli.publish`` is to publish (the crawl command execs it).
 STAT_SNAPSHOT_PENDING = "archiver/snapshot/pending"
 # Why nothing (or not everything) was archived: the one line the crawl command ends with.
 STAT_SNAPSHOT_ERROR = "archiver/snapshot/error"

@@ -2,7 +2,7 @@
 
 Both write exactly the contract's columns (``archiver.items.COLUMNS``) with their real types:
 Parquet through an explicit Arrow schema, JSON Lines with ISO 8601 UTC timestamps (Scrapy's
-own encoder drops the time zone). The work is per batch, not per field (``archiver.rows``):
+own encoder drops the time zone). The work is per batch, not per field (``archiver.store.rows``):
 Scrapy's ``BaseItemExporter`` machinery is kept for its options, not for serialising.
 Snapshots are written with the same code.
 """
@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from scrapy.exporters import BaseItemExporter, JsonLinesItemExporter
 
-from archiver.dates import iso_utc
+from archiver.extract.dates import iso_utc
 from archiver.items import COLUMNS
-from archiver.rows import ROW_GROUP_SIZE, ParquetRowWriter, json_line
+from archiver.store.rows import ROW_GROUP_SIZE, ParquetRowWriter, json_line
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -51,7 +51,7 @@ class JsonLinesExporter(JsonLinesItemExporter):
 class ParquetExporter(BaseItemExporter):
     """Streams items into Parquet row groups of ``row_group_size``, so memory stays flat
     however long the crawl. A row of the wrong type is left out and kept in ``rejected``
-    (``archiver.rows.ParquetRowWriter``)."""
+    (``archiver.store.rows.ParquetRowWriter``)."""
 
     def __init__(
         self,

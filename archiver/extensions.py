@@ -1,7 +1,7 @@
 """Scrapy extensions: what a crawl does besides crawling.
 
 ``SnapshotWriter`` streams every scraped item into a staging snapshot
-(``archiver.snapshots.StagedSnapshot``), keeps the crawl's evidence (``capture``, called by
+(``archiver.store.staging.StagedSnapshot``), keeps the crawl's evidence (``capture``, called by
 ``archiver.middlewares.capture``), and seals and publishes the snapshot when the spider
 closes.
 """
@@ -26,18 +26,12 @@ from archiver.channels import (
     STAT_SNAPSHOT_PENDING,
     STAT_SNAPSHOT_STATUS,
 )
-from archiver.snapshots import (
-    PARTITION,
-    PENDING_FILE,
-    PROFILES_FOLDER,
-    RESUME_FILE,
-    StagedSnapshot,
-    publish_sealed,
-    snapshot_status,
-    write_synced,
-)
-from archiver.warc import WARC_FOLDER, Capture, Exchange
-from archiver.warc import files as warc_files
+from archiver.evidence.records import WARC_FOLDER, Capture, Exchange
+from archiver.evidence.records import files as warc_files
+from archiver.store.durable import write_synced
+from archiver.store.layout import PARTITION, PENDING_FILE, PROFILES_FOLDER, RESUME_FILE
+from archiver.store.publishing import publish_sealed
+from archiver.store.staging import StagedSnapshot, snapshot_status
 
 logger = logging.getLogger("archiver.snapshots")
 
@@ -180,12 +174,7 @@ class SnapshotWriter:
                 )
         journal = getattr(spider, "journal", None)
         self.crawler.stats.set_value(STAT_SNAPSHOT_STATUS, manifest["status"])
-        if self.crawler.settings.getbool("ARCHIVER_PUBLISH_BY_EXEC"):
-            # `scrapy crawl` finishes in a fresh process (archiver.publish): building the
-            # Parquet file needs pyarrow, which the crawl process never loaded.
-            pending = {"manifest": manifest, "journal": str(journal.path) if journal else None}
-            write_synced(self.snapshot.path / PENDING_FILE, pending)
-            self.crawler.stats.set_value(STAT_SNAPSHOT_PENDING, str(self.snapshot.path))
+        if self.hand_on({"manifest": manifest, "journal": str(journal.path) if journal else None}):
             return
         try:
             target = publish_sealed(self.snapshot.path, manifest)
@@ -198,6 +187,18 @@ class SnapshotWriter:
         if journal is not None:
             journal.finish()
         self.crawler.stats.set_value(STAT_SNAPSHOT_PATH, str(target))
+
+    def hand_on(self, pending: dict[str, Any]) -> bool:
+        """Publish here, or hand on: with ``ARCHIVER_PUBLISH_BY_EXEC`` (``scrapy crawl`` sets
+        it) the crawl finishes in a fresh process (``archiver.cli.publish``), since building
+        the Parquet file needs pyarrow, which the crawl process never loaded. Then the sealed
+        folder gets ``pending`` and the stats say where it is; False: publish here."""
+        if not self.crawler.settings.getbool("ARCHIVER_PUBLISH_BY_EXEC"):
+            return False
+        assert self.snapshot is not None
+        write_synced(self.snapshot.path / PENDING_FILE, pending)
+        self.crawler.stats.set_value(STAT_SNAPSHOT_PENDING, str(self.snapshot.path))
+        return True
 
     def _store_profiles(self, spider: Spider, used: set[str | None] | None = None) -> None:
         """The profiles the crawl read pages with (``used``: by name, else the spider's
@@ -257,8 +258,8 @@ class SnapshotWriter:
                     "pages_fetched": state.pages_fetched,
                     "stopped": state.stopped,
                     "page_time_sources": dict(state.page_time_sources),
-                    # How the pages' bytes were read (archiver.decoding): each encoding used,
-                    # and the pages not read as they declared, with what they declared.
+                    # How the pages' bytes were read (archiver.extract.decoding): each encoding
+                    # used, and the pages not read as they declared, with what they declared.
                     "encodings": dict(getattr(state, "encodings", {})),
                     "decode_problems": list(getattr(state, "decode_problems", [])),
                 }

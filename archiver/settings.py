@@ -6,7 +6,7 @@ Override any of these per run with ``-s NAME=VALUE``.
 import os
 
 from archiver.items import COLUMNS
-from archiver.snapshots import project_data_dir
+from archiver.store.layout import project_data_dir
 from archiver.version import PROJECT_URL, __version__
 
 BOT_NAME = "archiver"
@@ -38,7 +38,7 @@ ARCHIVER_BACKOFF_MAX = 30.0
 ARCHIVER_RETRY_AFTER_MAX = 120.0  # a server's Retry-After is obeyed up to this many seconds
 REDIRECT_MAX_TIMES = 5
 
-# --- Reach (archiver/reach.py): a listing's site is its start URL's scheme, host and port;
+# --- Reach (archiver/scope/reach.py): a listing's site is its start URL's scheme, host and port;
 # next links and redirects go nowhere else. Every address connected to is checked at connect
 # time by the resolver below: loopback, private, link-local and metadata addresses are
 # refused unless a start URL is at such an address itself (a local crawl). ---
@@ -46,7 +46,7 @@ REDIRECT_MAX_TIMES = 5
 # "HOST:PORT", "HOST:*" (any port), "SCHEME://HOST[:PORT]", "*.HOST" (its subdomains).
 ARCHIVER_ALLOWED_HOSTS: list[str] = []
 ARCHIVER_ALLOW_PRIVATE_ADDRESSES = False  # True: any address (a crawl of an intranet by name)
-TWISTED_DNS_RESOLVER = "archiver.resolver.GuardedResolver"
+TWISTED_DNS_RESOLVER = "archiver.scope.resolver.GuardedResolver"
 # The resolver the guard asks (any Scrapy/Twisted resolver class; the guard checks its answers).
 ARCHIVER_DNS_RESOLVER = "scrapy.resolver.CachingThreadedResolver"
 
@@ -112,7 +112,7 @@ ARCHIVER_REPLAY = ""
 # A safety net against endless pagination (a "next" link that always yields a new URL).
 ARCHIVER_MAX_PAGES = 1000
 
-# --- Many workers, one snapshot (archiver/workers.py): give every worker the same Redis and
+# --- Many workers, one snapshot (archiver/distribute/): give every worker the same Redis and
 # crawl id. Empty: a crawl by one process, which never touches Redis. ---
 ARCHIVER_REDIS_URL = ""
 ARCHIVER_CRAWL_ID = ""
@@ -123,9 +123,9 @@ ADDONS = {
     "archiver.addons.Distributed": 0,
 }
 
-# --- Resuming: with -s JOBDIR=..., archiver's page journal (archiver/journal.py) holds the
+# --- Resuming: with -s JOBDIR=..., archiver's page journal (archiver/store/journal.py) holds the
 # crawl's state, synced page by page, so even a killed crawl resumes exactly. ---
-SCHEDULER = "archiver.journal.JournalScheduler"
+SCHEDULER = "archiver.store.journal.JournalScheduler"
 
 LOG_LEVEL = "INFO"
 LOG_FORMATTER = "archiver.logformatter.ArchiverLogFormatter"

@@ -213,7 +213,7 @@ sys.path.insert(0, {here!r})
 from bench import rows
 n, way = {n}, {way!r}
 from archiver.items import arrow_schema
-from archiver.dates import iso_utc
+from archiver.extract.dates import iso_utc
 schema = arrow_schema()
 started = time.perf_counter()
 parquet, lines = open('/dev/null', 'wb'), open('/dev/null', 'wb')
@@ -262,7 +262,7 @@ def bench_load(snapshots: int, per: int, rounds: int) -> dict:
     import pyarrow.dataset as ds
 
     import archiver
-    from archiver.snapshots import StagedSnapshot
+    from archiver.store.staging import StagedSnapshot
 
     timings: dict[str, list[float]] = {"pyarrow.dataset": [], "archiver.load": []}
     with tempfile.TemporaryDirectory() as data_dir:
@@ -287,7 +287,7 @@ def bench_extract(rounds: int = 300) -> dict:
     from lxml import html as lxml_html
     from parsel import Selector
 
-    from archiver.profiles import resolve_profile
+    from archiver.extract.profiles import resolve_profile
 
     page = (HERE / "data" / "papermod-page.html").read_text("utf-8")
     [profile] = resolve_profile("papermod")

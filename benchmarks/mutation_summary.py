@@ -14,7 +14,7 @@ same results give the same names)::
 runs are not (mutmut runs the mutants with the quickest tests first, and those are the
 pure functions); the summary gives its 95% Wilson interval::
 
-    rm -rf mutants && mutmut run archiver.dates.x_parse_age__mutmut_1   # generates them all
+    rm -rf mutants && mutmut run archiver.extract.dates.x_parse_age__mutmut_1   # generates them all
     mutmut run $(python benchmarks/mutation_summary.py --uniform 300)
 
 ``--only FILE`` restricts the table to the mutants FILE names, such as the sample kept in

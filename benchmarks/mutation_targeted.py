@@ -30,13 +30,15 @@ from pathlib import Path
 
 MUTANTS = Path("mutants")
 TARGETS = {  # module of the mutant -> the tests that mirror it
-    "archiver.dataset": ["tests/test_dataset.py", "tests/test_cli.py"],
-    "archiver.dates": ["tests/test_dates.py", "tests/pipelines"],
-    "archiver.journal": ["tests/test_journal.py", "tests/test_resume.py"],
+    "archiver.analyse": ["tests/test_dataset.py", "tests/test_cli.py"],
+    "archiver.extract.dates": ["tests/test_dates.py", "tests/pipelines"],
+    "archiver.store.journal": ["tests/test_journal.py", "tests/test_resume.py"],  # before store
     "archiver.middlewares": ["tests/middlewares", "tests/test_faults.py"],
     "archiver.pipelines": ["tests/pipelines", "tests/test_spider.py"],
-    "archiver.profiles": ["tests/test_profiles.py", "tests/test_crawl.py"],
-    "archiver.snapshots": ["tests/test_snapshots.py", "tests/test_evidence.py"],
+    "archiver.extract.profiles": ["tests/test_profiles.py", "tests/test_crawl.py"],
+    "archiver.store": ["tests/test_snapshots.py", "tests/test_evidence.py"],
+    "archiver.scope.arguments": ["tests/test_spider.py", "tests/test_preflight.py"],
+    "archiver.errors": ["tests/test_spider.py"],
     "archiver.spiders": ["tests/test_spider.py", "tests/test_faults.py", "tests/test_crawl.py"],
 }
 LIMIT = 600  # seconds for one mutant's targeted tests

@@ -24,9 +24,9 @@ paired once. For each field the truth shows for that entry (a selector that read
 * ``url``: the paired entry's absolute URL equals the true one.
 * ``age``: the truth is the age or date as printed. Right when the paired entry's ``age`` text
   equals it, whitespace aside, or when archiver reads both as dates that agree: both parse with
-  ``archiver.dates.parse_age`` (page time fixed at the bench's start, the suggested profile's
-  ``date_order``) and the two intervals overlap. A machine ``time[datetime]`` for a printed
-  "May 4, 2019" is right; a last-post date for a thread's start date is wrong (they differ).
+  ``archiver.extract.dates.parse_age`` (page time fixed at the bench's start, the suggested
+  profile's ``date_order``) and the two intervals overlap. A machine ``time[datetime]`` for a
+  printed "May 4, 2019" is right; a last-post date for a thread's start date is wrong (they differ).
 * ``count``: the truth names each count the entry shows (``count.views``, ``count.replies``, ...)
   and reads the printed number. Each is right when the suggestion has a count of the same kind
   whose number is the same, both read by ``archiver.pipelines.views.parse_count``, as the crawl
@@ -56,14 +56,14 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from archiver.dates import parse_age  # noqa: E402
 from archiver.errors import Rejected  # noqa: E402
+from archiver.extract.dates import parse_age  # noqa: E402
+from archiver.extract.profiles import compile_query, parse_profile  # noqa: E402
+from archiver.extract.suggest import SuggestError, suggest  # noqa: E402
 from archiver.pipelines.views import parse_count  # noqa: E402
-from archiver.profiles import compile_query, parse_profile  # noqa: E402
-from archiver.suggest import SuggestError, suggest  # noqa: E402
 
 FIELDS = ("title", "url", "age", "count", "summary")
-# A count's kind, as the suggester names counts (archiver.suggest.COUNT_NAMES).
+# A count's kind, as the suggester names counts (archiver.extract.suggest.COUNT_NAMES).
 KINDS = {
     "views": "views", "reads": "views", "hits": "views", "visits": "views", "plays": "views",
     "points": "points", "votes": "points", "score": "points", "likes": "points",

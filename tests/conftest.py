@@ -44,7 +44,7 @@ DEMO = ROOT / "data" / "demo"
 SHARED = ROOT.parent / "shared"
 REALWORLD = SHARED / "realworld"
 
-# The seed listing was captured in October 2025. Read with truncation (archiver/dates.py), its
+# The seed listing was captured in October 2025. Read with truncation (archiver/extract/dates.py), its
 # fifteen ages agree with the blog's real dates for any capture from 28 September to 25 October
 # 2025; tests serve the demo with a Date header in the middle of that window.
 SEED_CAPTURE = datetime(2025, 10, 15, 12, 0, tzinfo=UTC)

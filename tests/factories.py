@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from archiver.dates import parse_age
+from archiver.extract.dates import parse_age
 from archiver.items import ListingEntry
 from archiver.pipelines.identity import make_entry_id
-from archiver.snapshots import StagedSnapshot, snapshot_status
+from archiver.store.staging import StagedSnapshot, snapshot_status
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 

@@ -48,7 +48,7 @@ class OldTagStrippingPipeline:
 # --- a publisher killed at any instant (tests/test_workers.py) ------------------------------
 #
 # A ``sitecustomize`` the test writes calls ``count_instants`` in every process of a shared
-# crawl's workers (the crawl, and the ``archiver.publish`` it becomes). From the moment a
+# crawl's workers (the crawl, and the ``archiver.cli.publish`` it becomes). From the moment a
 # worker wins the publishing claim, each step that changes what is on disk or in Redis is an
 # instant: it is appended to the file ``ARCHIVER_TEST_INSTANTS`` names, and at instant
 # number ``ARCHIVER_TEST_DIE_AT`` (or the first of the crawl named ``ARCHIVER_TEST_DIE_ON``) the process
@@ -85,7 +85,7 @@ def count_instants() -> None:
     import os
     import shutil
 
-    from archiver.frontier import Frontier
+    from archiver.distribute.frontier import Frontier
 
     def before(name: str, function):
         def step(*args, **kwargs):

@@ -26,14 +26,14 @@ def _write_hits() -> None:
 
 
 def _execv_keeping_hits(real_execv):
-    """A crawl ends by becoming ``archiver.publish`` (``os.execv``), which skips ``atexit``:
+    """A crawl ends by becoming ``archiver.cli.publish`` (``os.execv``), which skips ``atexit``:
     write the crawl's hits first, and run the publisher under this module too."""
 
     def execv(path, args):
         _write_hits()
         args = list(args)
-        if args[1:3] == ["-m", "archiver.publish"]:
-            args[1:3] = ["-m", "tests.mutmut_hits", "archiver.publish"]
+        if args[1:3] == ["-m", "archiver.cli.publish"]:
+            args[1:3] = ["-m", "tests.mutmut_hits", "archiver.cli.publish"]
         return real_execv(path, args)
 
     return execv

@@ -311,6 +311,6 @@ def test_top_and_listing_in_the_commands(tmp_path, capsys) -> None:
     ],
 )
 def test_the_suggest_preview_says_what_its_ages_count_from(source, says) -> None:
-    from archiver.cli import ages_against
+    from archiver.cli.profile import ages_against
 
     assert ages_against("T", source).startswith(says)

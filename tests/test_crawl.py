@@ -19,7 +19,8 @@ import pyarrow.dataset as ds
 import pytest
 
 import archiver
-from archiver.snapshots import list_snapshots, verify_snapshot
+from archiver.store.layout import list_snapshots
+from archiver.store.verify import verify_snapshot
 from tests.conftest import (
     DEMO,
     FIXTURES,

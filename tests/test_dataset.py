@@ -12,7 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import archiver
-from archiver.dataset import DamagedSnapshotWarning, diff, read_table
+from archiver.analyse.diff import diff
+from archiver.analyse.read import DamagedSnapshotWarning, read_table
 from archiver.errors import ArchiverError
 from archiver.items import SCHEMA
 from tests.factories import day, entry, publish
@@ -330,7 +331,7 @@ def test_history_reads_manifests_written_before_start_urls(tmp_path) -> None:
     frame = archiver.history(tmp_path)
     assert frame.loc[~frame["present"], ["snapshot_id", "title"]].values.tolist() == [["d1", "B"]]
     # The report's "changes since the previous snapshot" has no listing to go by: none.
-    assert archiver.dataset.previous_of_listing(tmp_path, "d1") is None
+    assert archiver.analyse.diff.previous_of_listing(tmp_path, "d1") is None
 
 
 def test_intervals_that_touch_agree(tmp_path) -> None:
@@ -364,14 +365,14 @@ def test_the_previous_snapshot_is_of_the_same_listing(tmp_path) -> None:
     publish(tmp_path, "d0", [entry("d0", "A", 1, listing_url=x)], start_urls=[x])
     publish(tmp_path, "d1", [entry("d1", "Q", 1, listing_url=y)], start_urls=[y])
     publish(tmp_path, "d2", [entry("d2", "B", 1, listing_url=x)], start_urls=[x])
-    assert archiver.dataset.previous_of_listing(tmp_path, "d2") == "d0"
-    assert archiver.dataset.previous_of_listing(tmp_path, "d1") is None
-    assert archiver.dataset.previous_of_listing(tmp_path, "d0") is None
+    assert archiver.analyse.diff.previous_of_listing(tmp_path, "d2") == "d0"
+    assert archiver.analyse.diff.previous_of_listing(tmp_path, "d1") is None
+    assert archiver.analyse.diff.previous_of_listing(tmp_path, "d0") is None
     with pytest.raises(ArchiverError, match=rf"^snapshot 'nope' not found under {tmp_path}$"):
-        archiver.dataset.previous_of_listing(tmp_path, "nope")
-    changes = archiver.dataset.changes_since_previous(tmp_path, "d2")
+        archiver.analyse.diff.previous_of_listing(tmp_path, "nope")
+    changes = archiver.analyse.diff.changes_since_previous(tmp_path, "d2")
     assert (changes["from"], changes["to"]) == ("d0", "d2")
-    assert archiver.dataset.changes_since_previous(tmp_path, "d0") is None
+    assert archiver.analyse.diff.changes_since_previous(tmp_path, "d0") is None
 
 
 def test_changes_are_judged_over_the_listings_both_crawled(tmp_path) -> None:
@@ -381,7 +382,7 @@ def test_changes_are_judged_over_the_listings_both_crawled(tmp_path) -> None:
         entry("d0", "A", 1, listing_url=x), entry("d0", "Q", 1, listing_url=y),
     ], start_urls=[x, y])  # fmt: skip
     publish(tmp_path, "d1", [entry("d1", "B", 1, listing_url=x)], start_urls=[x])
-    changes = archiver.dataset.changes_since_previous(tmp_path, "d1")
+    changes = archiver.analyse.diff.changes_since_previous(tmp_path, "d1")
     assert [e["title"] for e in changes["vanished"]] == ["A"]
     assert [e["title"] for e in changes["new"]] == ["B"]
 
@@ -396,8 +397,8 @@ def test_a_snapshot_with_fewer_rows_than_its_manifest_says_is_damaged(three_days
 
 
 def test_read_table_takes_the_latest_readings_by_default(three_days) -> None:
-    table = archiver.dataset.read_table(three_days)
-    assert table.num_rows == 5 and table.equals(archiver.dataset.read_table(three_days, None))
+    table = archiver.analyse.read.read_table(three_days)
+    assert table.num_rows == 5 and table.equals(archiver.analyse.read.read_table(three_days, None))
 
 
 # --- Growth and movers, per listing ----------------------------------------------------------

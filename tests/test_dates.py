@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from archiver.dates import minus_months, page_time, parse_age, parse_date
 from archiver.errors import Rejected
+from archiver.extract.dates import minus_months, page_time, parse_age, parse_date
 
 T = datetime(2026, 11, 27, 12, 0, 0, tzinfo=UTC)  # the frozen capture time of these tables
 H, D = timedelta(hours=1), timedelta(days=1)

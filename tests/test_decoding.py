@@ -1,4 +1,4 @@
-"""Which encoding a page is read with, and what is counted (archiver/decoding.py)."""
+"""Which encoding a page is read with, and what is counted (archiver/extract/decoding.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import codecs
 
 import pytest
 
-from archiver.decoding import plausible, read_page, undecodable_bytes
+from archiver.extract.decoding import plausible, read_page, undecodable_bytes
 
 RUSSIAN = "<html><body><h2>Запись номер один</h2><p>Краткое содержание записи</p></body></html>"
 JAPANESE = "<html><body><h2>投稿番号</h2><p>日本語の要約です</p></body></html>"

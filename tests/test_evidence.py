@@ -20,8 +20,9 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 import archiver
-from archiver.snapshots import SnapshotInfo, list_snapshots, verify_snapshot
-from archiver.warc import parse_warc_date
+from archiver.evidence.records import parse_warc_date
+from archiver.store.layout import SnapshotInfo, list_snapshots
+from archiver.store.verify import verify_snapshot
 from tests.conftest import ROOT, module_command, module_env, run_crawl
 from tests.sites import Reply, ScriptedSite, listing_page
 
@@ -249,7 +250,7 @@ def test_every_reader_of_the_folder_sees_what_load_returns_after_reparse(tmp_pat
 
 
 def test_a_failed_reading_never_hides_the_rows_before_it(tmp_path) -> None:
-    from archiver.snapshots import settle_readings
+    from archiver.store.publishing import settle_readings
     from tests.factories import entry, publish
 
     original = "20260101T000000000Z-aaaaaa"

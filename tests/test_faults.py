@@ -21,7 +21,7 @@ from email.utils import format_datetime
 import pytest
 
 import archiver
-from archiver.snapshots import list_snapshots
+from archiver.store.layout import list_snapshots
 from tests.conftest import ROOT, SEED_CAPTURE, crawl_command, run_crawl
 from tests.sites import Reply, ScriptedSite, fake_dns, listing_page
 

@@ -10,8 +10,8 @@ import pytest
 from scrapy.utils.test import get_crawler
 
 from archiver.errors import ArchiverError
-from archiver.journal import JOURNAL_FILE, JournalScheduler, PageJournal, replayable
 from archiver.spiders.listing import ListingSpider
+from archiver.store.journal import JOURNAL_FILE, JournalScheduler, PageJournal, replayable
 from tests.conftest import DEMO
 
 
@@ -156,7 +156,7 @@ def test_a_garbled_line_ends_the_journal_there(tmp_path, caplog) -> None:
     with (tmp_path / JOURNAL_FILE).open("ab") as handle:
         handle.write(b"\x00\x00garbled\n")
         handle.write(b'{"type": "page", "url": "https://a.example/2", "entries": []}\n')
-    with caplog.at_level("WARNING", logger="archiver.journal"):
+    with caplog.at_level("WARNING", logger="archiver.store.journal"):
         again = PageJournal(tmp_path)
     assert [page["url"] for page in again.pages] == ["https://a.example/1"]
     assert f"journal {tmp_path / JOURNAL_FILE}: dropping a torn last record" in caplog.text

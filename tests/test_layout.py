@@ -109,9 +109,119 @@ def test_hand_off_keys_are_written_only_through_archiver_channels() -> None:
 @pytest.mark.parametrize(
     ("spelling", "home"),
     [
-        ("not found under", "archiver.snapshots"),  # find_snapshot: a snapshot by id or fail
-        ("os.O_RDONLY)\n    try:\n        os.fsync(fd)", "archiver.snapshots"),  # fsync_dir
+        ("not found under", "archiver.store.layout"),  # find_snapshot: a snapshot by id or fail
+        ("os.O_RDONLY)\n    try:\n        os.fsync(fd)", "archiver.store.durable"),  # fsync_dir
+        ("install_reactor(", "archiver.cli.inprocess"),  # the spider run in this process
+        ('getbool("ARCHIVER_PUBLISH_BY_EXEC")', "archiver.extensions"),  # publish or hand on
+        ("EXIT_CODES = ", "archiver.errors"),  # the exit code by status
     ],
 )
 def test_one_way_to_do_each_thing(spelling, home) -> None:
     assert [n for n, p in MODULES.items() if spelling in p.read_text("utf-8")] == [home]
+
+
+# The floors, lowest first: a module imports only from floors below its own, or from its own
+# wing. The Scrapy-facing components (spiders, middlewares, pipelines, the extension and the
+# exporters) count as one wing: Scrapy wires them to each other.
+FLOORS = [
+    {"archiver.version", "archiver.errors", "archiver.channels", "archiver.items",
+     "archiver.moved"},
+    {"archiver.extract", "archiver.evidence"},
+    {"archiver.store"},
+    {"archiver.settings", "archiver.analyse"},
+    {"archiver.scope"},
+    {"archiver.spiders", "archiver.middlewares", "archiver.pipelines", "archiver.extensions",
+     "archiver.exporters", "archiver.logformatter"},
+    {"archiver.distribute"},
+    {"archiver.addons", "archiver.commands"},
+    {"archiver.cli"},
+]  # fmt: skip
+COMPONENTS = FLOORS[5]
+
+
+def wing(name: str) -> str:
+    """``archiver.store.layout`` -> ``archiver.store``; a Scrapy component -> its floor."""
+    top = ".".join(name.split(".")[:2])
+    return "components" if top in COMPONENTS else top
+
+
+def floor(name: str) -> int:
+    top = ".".join(name.split(".")[:2])
+    return next(number for number, names in enumerate(FLOORS) if top in names)
+
+
+@pytest.mark.parametrize("name", sorted(set(MODULES) - {"archiver"}))
+def test_every_module_has_a_floor_and_imports_only_downwards(name) -> None:
+    """So that a wing can be read without the ones above it: the store without the crawl,
+    extraction without Scrapy's engine, analysis without the crawl."""
+    upward = {
+        imported
+        for imported in GRAPH[name]
+        if wing(imported) != wing(name) and floor(imported) >= floor(name)
+    }
+    assert not upward, f"{name} (floor {floor(name)}) imports upwards: {sorted(upward)}"
+
+
+# Files that are one thing, however long: a class whose methods are one state machine.
+ONE_THING = {"archiver.spiders.listing", "archiver.distribute.frontier"}
+
+
+@pytest.mark.parametrize("name", sorted(set(MODULES) - ONE_THING))
+def test_no_module_grows_past_about_400_lines(name) -> None:
+    lines = MODULES[name].read_text("utf-8").count("\n")
+    assert lines <= 420, f"{name} has {lines} lines: split it along its seams"
+
+
+def test_old_module_paths_still_import_with_a_warning() -> None:
+    """Code written against the flat layout (``from archiver.dataset import load``, a
+    ``SCHEDULER = "archiver.journal.JournalScheduler"`` setting) keeps working, and is told
+    where the name lives now."""
+    import importlib
+    import sys
+    import warnings
+
+    from archiver.moved import MOVED
+
+    for old, homes in MOVED.items():
+        assert old not in MODULES, f"{old} is a real module again: drop it from MOVED"
+        sys.modules.pop(old, None)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            module = importlib.import_module(old)
+        assert [w.category for w in caught] == [DeprecationWarning], old
+        assert homes[0] in str(caught[0].message)
+        for home in homes:
+            assert home in MODULES, f"{old} points at {home}, which does not exist"
+            public = [n for n in vars(importlib.import_module(home)) if not n.startswith("_")]
+            assert all(getattr(module, n) is not None for n in public[:3])
+    from scrapy.utils.misc import load_object
+
+    assert load_object("archiver.journal.JournalScheduler").__module__ == "archiver.store.journal"
+    assert load_object("archiver.workers.SharedScheduler").__module__ == (
+        "archiver.distribute.scheduler"
+    )
+    from archiver.dataset import load  # noqa: F401  (the analysts' old import)
+
+
+def test_no_module_of_archiver_imports_an_old_path() -> None:
+    from archiver.moved import MOVED
+
+    found = {
+        (name, imported)
+        for name in MODULES
+        for imported in _all_imports(name)
+        if imported in MOVED or any(imported.startswith(f"{old}.") for old in MOVED)
+    }
+    assert not found
+
+
+def _all_imports(name: str) -> set[str]:
+    """Every module ``name`` imports, at any depth of its code (lazy imports too)."""
+    found = set()
+    for node in ast.walk(ast.parse(MODULES[name].read_text("utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found

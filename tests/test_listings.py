@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from archiver.dataset import history, load, top
+from archiver.analyse.history import history, top
+from archiver.analyse.read import load
 from archiver.errors import ArchiverError
-from archiver.listings import listings_path, named_listings, read_listings
-from archiver.snapshots import list_snapshots
-from archiver.warc import WARC_FOLDER
+from archiver.evidence.records import WARC_FOLDER
+from archiver.scope.listings import listings_path, named_listings, read_listings
+from archiver.store.layout import list_snapshots
 from tests.conftest import DEMO, run_crawl
 from tests.sites import Reply, ScriptedSite, serve_files
 

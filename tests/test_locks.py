@@ -1,4 +1,4 @@
-"""archiver.locks: a held folder is seen as held, by another process too, and a holder that
+"""archiver.store.locks: a held folder is seen as held, by another process too, and a holder that
 dies holds nothing."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from archiver.locks import held, holding
+from archiver.store.locks import held, holding
 
 
 def test_a_free_folder_is_not_held(tmp_path) -> None:
@@ -23,7 +23,7 @@ def test_a_reader_holds_it_shared(tmp_path) -> None:
 
 def test_a_holder_that_is_killed_holds_nothing(tmp_path) -> None:
     code = (
-        "import sys, time; from pathlib import Path; from archiver.locks import holding\n"
+        "import sys, time; from pathlib import Path; from archiver.store.locks import holding\n"
         "with holding(Path(sys.argv[1]), exclusive=True):\n"
         "    print('held', flush=True); time.sleep(60)\n"
     )

@@ -10,8 +10,8 @@ from io import BytesIO
 import pytest
 
 import archiver
+from archiver.analyse.plot import entries_per_snapshot, plot_png, views_over_time
 from archiver.errors import ArchiverError
-from archiver.plot import entries_per_snapshot, plot_png, views_over_time
 from tests.factories import T0, day, entry, publish
 
 
@@ -136,7 +136,7 @@ def series_archive(tmp_path, times, views, *, failed_at=None, url="https://agg.e
 
 
 def test_the_legend_is_beside_the_data_not_over_it(archive) -> None:
-    from archiver.plot import plot_figure
+    from archiver.analyse.plot import plot_figure
 
     for axes in drawn(plot_figure(archive, top=2)):
         legend, frame = axes.get_legend().get_window_extent(), axes.get_window_extent()
@@ -144,7 +144,7 @@ def test_the_legend_is_beside_the_data_not_over_it(archive) -> None:
 
 
 def test_count_axes_have_whole_ticks_and_a_line_of_zeros_is_not_magnified(tmp_path) -> None:
-    from archiver.plot import plot_figure
+    from archiver.analyse.plot import plot_figure
 
     archive = series_archive(tmp_path, [day(0), day(1)], [0, 0])
     views, entries = drawn(plot_figure(archive))
@@ -167,7 +167,7 @@ def test_count_axes_have_whole_ticks_and_a_line_of_zeros_is_not_magnified(tmp_pa
 def test_time_axes_read_at_any_spacing(tmp_path, spacing, label) -> None:
     import re
 
-    from archiver.plot import plot_figure
+    from archiver.analyse.plot import plot_figure
 
     archive = series_archive(tmp_path, [T0 + spacing * n for n in range(4)], [1, 5, 9, 14])
     for axes in drawn(plot_figure(archive)):
@@ -178,7 +178,7 @@ def test_time_axes_read_at_any_spacing(tmp_path, spacing, label) -> None:
 
 
 def test_a_crawl_that_archived_nothing_shows_as_a_gap(tmp_path) -> None:
-    from archiver.plot import outages, plot_figure
+    from archiver.analyse.plot import outages, plot_figure
 
     archive = series_archive(tmp_path, [day(0), day(2), day(3)], [10, 30, 40], failed_at=day(1))
     assert outages(archive, None)["snapshot_id"].tolist() == ["s1a"]
@@ -191,7 +191,7 @@ def test_a_crawl_that_archived_nothing_shows_as_a_gap(tmp_path) -> None:
 
 
 def test_with_several_listings_one_is_named(tmp_path) -> None:
-    from archiver.plot import plot_figure
+    from archiver.analyse.plot import plot_figure
 
     series_archive(tmp_path, [day(0), day(1)], [1, 2], url="https://one.example/")
     series_archive(tmp_path, [day(0), day(1)], [5, 9], url="https://two.example/")

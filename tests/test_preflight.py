@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 from scrapy.settings import Settings
 
 from archiver.errors import ArchiverError
-from archiver.preflight import INTERNAL, check_settings, check_start, known_settings
-from archiver.spiders.listing import ARGUMENTS, ListingSpider
+from archiver.scope.arguments import ARGUMENTS
+from archiver.scope.preflight import INTERNAL, check_settings, check_start, known_settings
+from archiver.spiders.listing import ListingSpider
 from tests.conftest import DEMO, FIXTURES, ROOT, module_command
 
 # Bad values of each setting, as ``-s NAME=VALUE`` hands them over (strings), and what the
@@ -249,7 +250,7 @@ def test_a_profile_with_a_good_regex_passes(tmp_path) -> None:
 
 
 def test_the_regex_check_finds_the_pattern_argument() -> None:
-    from archiver.profiles import regex_arguments
+    from archiver.extract.profiles import regex_arguments
 
     assert regex_arguments("//a[re:test(@href, 'x(y', 'i')]") == [("test", "x(y")]
     assert regex_arguments("//a[re:match(concat('a', 'b'), \"[z\")]") == [("match", "[z")]

@@ -10,7 +10,7 @@ import re
 import pytest
 from parsel import Selector
 
-from archiver.profiles import (
+from archiver.extract.profiles import (
     ProfileError,
     builtin_profiles,
     detect_profile,

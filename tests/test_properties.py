@@ -11,12 +11,12 @@ from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 from parsel import Selector
 
-from archiver.dates import parse_age
 from archiver.errors import Rejected
+from archiver.extract.dates import parse_age
+from archiver.extract.profiles import Profile, ProfileError, parse_profile
 from archiver.pipelines.identity import make_entry_id
 from archiver.pipelines.text import clean_text
 from archiver.pipelines.views import INT64_MAX, parse_count
-from archiver.profiles import Profile, ProfileError, parse_profile
 
 PAGE_TIMES = st.datetimes(
     min_value=datetime(1990, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)

@@ -13,10 +13,11 @@ import pandas as pd
 import pytest
 
 import archiver
-from archiver import prune
 from archiver.errors import ArchiverError
-from archiver.locks import holding
-from archiver.snapshots import RESUME_FILE, SnapshotInfo, StagedSnapshot, list_snapshots
+from archiver.store import prune
+from archiver.store.layout import RESUME_FILE, SnapshotInfo, list_snapshots
+from archiver.store.locks import holding
+from archiver.store.staging import StagedSnapshot
 from tests.conftest import module_command, module_env
 from tests.factories import entry, publish
 
@@ -293,7 +294,7 @@ def test_a_capture_removed_goes_with_its_superseded_readings(tmp_path) -> None:
     ids = daily(tmp_path, 2)
     reading = f"{ids[0]}.20261201T000000Z-r1"
     publish(tmp_path, reading, [entry(reading, "Post 0", 1)], start_urls=SITE_A)
-    from archiver.snapshots import settle_readings
+    from archiver.store.publishing import settle_readings
 
     assert settle_readings(tmp_path) == [ids[0]]  # the reading replaced it in snapshots/
     prune.execute(tmp_path, prune.plan(tmp_path, keep_last=1), lambda *_: None)

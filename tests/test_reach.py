@@ -1,5 +1,5 @@
 """Where a crawl may go: origins, allowed hosts, the addresses it may connect to, and what a
-page says when its host cannot be reached (archiver/reach.py, archiver/resolver.py)."""
+page says when its host cannot be reached (archiver/scope/reach.py, archiver/scope/resolver.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from twisted.internet.interfaces import IResolverSimple
 from zope.interface import implementer
 
 from archiver.errors import ArchiverError
-from archiver.reach import (
+from archiver.scope.reach import (
     AddressPolicy,
     HostPattern,
     address_kind,
@@ -24,7 +24,7 @@ from archiver.reach import (
     same_origin,
     unreachable_reason,
 )
-from archiver.resolver import AddressRefused, GuardedResolver, check_reach_settings
+from archiver.scope.resolver import AddressRefused, GuardedResolver, check_reach_settings
 from tests.conftest import run_crawl
 
 

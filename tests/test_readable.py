@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from parsel import Selector
 
-from archiver.readable import element_text
+from archiver.extract.readable import element_text
 
 
 @pytest.mark.parametrize(

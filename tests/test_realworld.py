@@ -18,8 +18,8 @@ import pytest
 from parsel import Selector
 
 import archiver
-from archiver.profiles import resolve_profile
-from archiver.snapshots import list_snapshots
+from archiver.extract.profiles import resolve_profile
+from archiver.store.layout import list_snapshots
 from tests.conftest import REALWORLD, needs_realworld
 
 pytestmark = needs_realworld()

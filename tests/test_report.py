@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from archiver.report import build_report
-from archiver.snapshots import list_snapshots
+from archiver.analyse.report import build_report
+from archiver.store.layout import list_snapshots
 from tests.conftest import DEMO, module_command, module_env, run_crawl
 from tests.sites import Reply, ScriptedSite, serve_files
 

@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 import archiver
-from archiver.snapshots import list_snapshots, verify_snapshot
+from archiver.store.layout import list_snapshots
+from archiver.store.verify import verify_snapshot
 from tests.conftest import ROOT, crawl_command, module_command, module_env, run_crawl
 from tests.sites import ScriptedSite, serve_files, write_listing
 
@@ -243,7 +244,7 @@ def test_a_jobdir_left_by_another_crawl_is_never_replayed(slow_site, tmp_path) -
 
 PUBLISH_DISK_FULL = """\
 import resource, signal, sys
-if "archiver.publish" in sys.orig_argv:  # only the process that builds the Parquet files
+if "archiver.cli.publish" in sys.orig_argv:  # only the process that builds the Parquet files
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_FSIZE, (2000, 2000))
 """

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from archiver.snapshots import list_snapshots
+from archiver.store.layout import list_snapshots
 from tests.conftest import DEMO, ROOT
 
 BIN = Path(sys.executable).parent
@@ -95,7 +95,7 @@ def test_deploy_and_run_on_a_real_scrapyd(scrapyd, tmp_path) -> None:
     with zipfile.ZipFile(egg) as archive:
         points = archive.read("EGG-INFO/entry_points.txt").decode()
         assert "[scrapy]\nsettings = archiver.settings" in points
-        assert "archiver/profiles/demo.toml" in archive.namelist()
+        assert "archiver/extract/profiles/demo.toml" in archive.namelist()
 
     data_dir = tmp_path / "data"
     job = call(

@@ -11,14 +11,9 @@ from pathlib import Path
 import pytest
 
 from archiver.errors import ArchiverError
-from archiver.snapshots import (
-    StagedSnapshot,
-    check_snapshot_id,
-    list_snapshots,
-    new_snapshot_id,
-    snapshot_status,
-    verify_snapshot,
-)
+from archiver.store.layout import check_snapshot_id, list_snapshots, new_snapshot_id
+from archiver.store.staging import StagedSnapshot, snapshot_status
+from archiver.store.verify import verify_snapshot
 from tests.factories import T0, day, entry, publish
 
 
@@ -160,24 +155,24 @@ def test_discarding_a_staging_folder_someone_removed_is_quiet(tmp_path) -> None:
 def test_evidence_is_linked_or_copied_into_a_folder_that_may_exist(tmp_path, monkeypatch) -> None:
     """A reparse gives its snapshot the original's WARC files: hard links on one filesystem,
     copies (same bytes, same times) across two; the folder may be new or already there."""
-    from archiver import snapshots
+    from archiver.store import publishing
 
     source = tmp_path / "original" / "_warc"
     source.mkdir(parents=True)
     for name in ("a.warc.gz", "b.warc.gz"):
         (source / name).write_bytes(name.encode() * 100)
     linked = tmp_path / "derived" / "deeper" / "_warc"  # parents not there yet
-    snapshots._link_evidence(source, linked)
+    publishing.link_evidence(source, linked)
     assert sorted(p.name for p in linked.iterdir()) == ["a.warc.gz", "b.warc.gz"]
     assert (linked / "a.warc.gz").stat().st_ino == (source / "a.warc.gz").stat().st_ino
 
     def no_links(src, dst):
         raise OSError(18, "Invalid cross-device link")
 
-    monkeypatch.setattr(snapshots.os, "link", no_links)
+    monkeypatch.setattr(publishing.os, "link", no_links)
     copied = tmp_path / "other-disk" / "_warc"
     copied.mkdir(parents=True)  # already there: a resumed reparse
-    snapshots._link_evidence(source, copied)
+    publishing.link_evidence(source, copied)
     for name in ("a.warc.gz", "b.warc.gz"):
         original, copy = source / name, copied / name
         assert copy.read_bytes() == original.read_bytes()

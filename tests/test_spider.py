@@ -10,10 +10,11 @@ import pytest
 from scrapy.http import HtmlResponse, Request, Response
 from scrapy.utils.test import get_crawler
 
-from archiver.errors import ArchiverError
+from archiver.errors import ArchiverError, describe
 from archiver.items import ListingEntry
-from archiver.reach import same_site
-from archiver.spiders.listing import ListingSpider, describe, parse_start_urls
+from archiver.scope.arguments import parse_start_urls
+from archiver.scope.reach import same_site
+from archiver.spiders.listing import ListingSpider
 from tests.conftest import DEMO, FIXTURES
 
 LISTING = "https://agg.example/latest?page=2"

@@ -19,9 +19,9 @@ import pytest
 from parsel import Selector
 
 import archiver
-from archiver.profiles import builtin_profiles, parse_profile
-from archiver.snapshots import list_snapshots
-from archiver.suggest import SuggestError, suggest
+from archiver.extract.profiles import builtin_profiles, parse_profile
+from archiver.extract.suggest import SuggestError, suggest
+from archiver.store.layout import list_snapshots
 from tests.conftest import (
     FIXTURES,
     REALWORLD,

@@ -12,17 +12,9 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from archiver.warc import (
-    OPEN_SUFFIX,
-    Exchange,
-    WarcWriter,
-    files,
-    index_responses,
-    public_url,
-    read_response,
-    recover,
-    verify_file,
-)
+from archiver.evidence.reader import index_responses, read_response, verify_file
+from archiver.evidence.records import OPEN_SUFFIX, Exchange, files, public_url
+from archiver.evidence.writer import WarcWriter, recover
 
 T = datetime(2025, 10, 15, 12, 0, 0, 123456, tzinfo=UTC)
 BODY = b"<html><body><h2>A page</h2></body></html>"

@@ -28,9 +28,12 @@ import pytest
 import redis
 
 import archiver
-from archiver.frontier import Frontier, dumps, loads, page_key
-from archiver.snapshots import list_snapshots, verify_snapshot
-from archiver.workers import settle_parts
+from archiver.distribute.frontier import Frontier
+from archiver.distribute.naming import page_key
+from archiver.distribute.recovery import settle_parts
+from archiver.distribute.serializer import dumps, loads
+from archiver.store.layout import list_snapshots
+from archiver.store.verify import verify_snapshot
 from tests.conftest import ROOT, crawl_command
 from tests.sites import Reply, ScriptedSite, listing_page
 
@@ -321,7 +324,7 @@ def test_a_publisher_killed_at_any_instant_is_replaced_by_the_next_worker(
     """Publishing a shared crawl is a step any worker can finish or redo. The crawl is
     crawled once; its publisher dies as it claims the publication. Then, for every instant
     of publishing (each sync, rename, removal, and each word to Redis, in the crawl process
-    and in the ``archiver.publish`` it becomes), a worker started with the same crawl id
+    and in the ``archiver.cli.publish`` it becomes), a worker started with the same crawl id
     claims, and dies at that instant; a third worker then publishes the same snapshot,
     every entry once, and exits 0 naming it."""
     site = ScriptedSite(listing_route(listings=3, pages=2))
@@ -393,7 +396,7 @@ def two_workers(
 def test_a_worker_waiting_publishes_when_the_publisher_dies_renaming(
     redis_server, crawl_id, tmp_path
 ) -> None:
-    """The issue's case: two workers, the publisher killed in ``archiver.publish`` just
+    """The issue's case: two workers, the publisher killed in ``archiver.cli.publish`` just
     before its rename. The other worker, waiting, takes over: exit 0, the snapshot named."""
     site = ScriptedSite(listing_route(listings=4, pages=2))
     hooks = instant_hooks(tmp_path, tmp_path / "instants.log", die_at=0)
@@ -679,7 +682,7 @@ def test_a_worker_stopped_before_its_spider_opened_leaves_at_once(redis_server, 
     ended, and the publisher need not wait a lease (60 s by default) for its heartbeat."""
     from types import SimpleNamespace
 
-    from archiver.workers import leave_unopened
+    from archiver.distribute.joining import leave_unopened
 
     stopped = Frontier.connect(redis_server, crawl_id, lease=60)
     stopped.join("20260101T000000000Z-aaaaaa")
@@ -762,7 +765,7 @@ def test_a_held_claim_outlives_its_lease_and_only_its_owner_extends_it(
     time.sleep(1.0)
     assert other.claim_publishing()
     assert frontier.keep_publishing() is False
-    other.hand_over_publishing()  # the claim outlives the exec into archiver.publish
+    other.hand_over_publishing()  # the claim outlives the exec into archiver.cli.publish
     assert other.redis.pttl(other.key("publisher")) > 5000
 
 
@@ -961,8 +964,8 @@ def _page_line(listing: str, url: str, **fields) -> bytes:
 
 
 def test_the_page_logs_tell_what_redis_held_and_where_each_listing_goes_on(tmp_path) -> None:
-    from archiver.frontier import digest
-    from archiver.workers import CRAWL_FOLDER, rebuild_state
+    from archiver.distribute.naming import digest
+    from archiver.distribute.recovery import CRAWL_FOLDER, rebuild_state
 
     logs = tmp_path / CRAWL_FOLDER
     logs.mkdir(parents=True)
@@ -996,7 +999,7 @@ def test_the_page_logs_tell_what_redis_held_and_where_each_listing_goes_on(tmp_p
 
 
 def test_a_rebuilt_crawl_is_seeded_once(redis_server, crawl_id, tmp_path) -> None:
-    from archiver.workers import Rebuilt
+    from archiver.distribute.recovery import Rebuilt
 
     state = Rebuilt({page_key("A", "A"): "old"}, {"A": {"pages": 1, "extracted": 5}}, {}, {},
                     ["old"], [("A2", "A", 2, 5, "demo")])  # fmt: skip
@@ -1044,7 +1047,7 @@ def test_a_rerun_with_other_start_urls_is_refused_and_joins_nothing(
     """Redis forgot the crawl; its staging folder says what it was crawling. A worker
     started with the same crawl id but other start URLs would mix two crawls: refused, in
     one line naming the folder and what it was staged with."""
-    from archiver.workers import CRAWL_FOLDER, CRAWL_RECORD
+    from archiver.distribute.recovery import CRAWL_FOLDER, CRAWL_RECORD
 
     folder = tmp_path / ".staging" / "20260101T000000000Z-aaaaaa"
     (folder / CRAWL_FOLDER).mkdir(parents=True)

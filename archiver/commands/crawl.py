@@ -1,10 +1,10 @@
 """``scrapy crawl`` as Scrapy's own, plus what a scheduler and a small machine need.
 
-* Bad spider arguments, settings, start URLs or profiles (``archiver.preflight``) end
+* Bad spider arguments, settings, start URLs or profiles (``archiver.scope.preflight``) end
   before crawling with one line, exit 2, and nothing published.
 * The exit code says what was archived (see README, "Exit codes"):
   0 complete, 3 partial, 1 failed (nothing archived, or the crawl could not start).
-* The snapshot is published by ``archiver.publish``, which this process becomes when the
+* The snapshot is published by ``archiver.cli.publish``, which this process becomes when the
   crawl ends (``os.execv``: same process, log and exit code): the Parquet file is built
   without the crawl's memory, and a crawl never loads pyarrow.
 """
@@ -34,16 +34,13 @@ from archiver.channels import (
     STAT_SNAPSHOT_ROWS,
     STAT_SNAPSHOT_STATUS,
 )
-from archiver.errors import ArchiverError
+from archiver.distribute.frontier import Frontier
+from archiver.errors import BAD_INPUT, EXIT_CODES, STATUS_OF_EXIT, ArchiverError
 from archiver.extensions import SnapshotWriter
-from archiver.frontier import Frontier
-from archiver.journal import PageJournal
-from archiver.listings import ALL, NamedListing, listings_path, named_listings
-from archiver.preflight import check_settings, check_start
-from archiver.publish import EXIT_CODES
+from archiver.scope.listings import ALL, NamedListing, listings_path, named_listings
+from archiver.scope.preflight import check_settings, check_start
+from archiver.store.journal import PageJournal
 
-BAD_INPUT = 2
-STATUS_OF_EXIT = {code: status for status, code in EXIT_CODES.items()} | {BAD_INPUT: "bad input"}
 logger = logging.getLogger(__name__)
 
 
@@ -163,7 +160,7 @@ class Command(ScrapyCrawlCommand):
             if stats.get_value(STAT_SNAPSHOT_ERROR):
                 pass  # the writer said why
             elif self.settings.get("ARCHIVER_REDIS_URL"):  # stopped before its spider opened
-                from archiver.workers import leave_unopened
+                from archiver.distribute.joining import leave_unopened
 
                 crawl = leave_unopened(crawler, stats.get_value("finish_reason") or "shutdown")
                 sys.stderr.write(
@@ -235,7 +232,7 @@ class Command(ScrapyCrawlCommand):
         return None
 
     def _check_shared(self) -> str | None:
-        """A worker of a shared crawl (``archiver.workers``): the settings that cannot go
+        """A worker of a shared crawl (``archiver.distribute``): the settings that cannot go
         together, and Redis reachable; one line saying what is wrong, or None."""
         settings = self.settings
         assert settings is not None
@@ -262,8 +259,8 @@ class Command(ScrapyCrawlCommand):
         return None
 
     def _become_publisher(self, staging: str, crawler: Crawler) -> NoReturn:
-        """Replace this process with ``archiver.publish``, keeping the journal's lock."""
-        command = [sys.executable, "-m", "archiver.publish", staging]
+        """Replace this process with ``archiver.cli.publish``, keeping the journal's lock."""
+        command = [sys.executable, "-m", "archiver.cli.publish", staging]
         journal = getattr(crawler.spider, "journal", None)
         if journal is not None and not journal.closed:
             fd = journal.fileno()

@@ -15,7 +15,7 @@ from scrapy.commands.parse import Command as ScrapyParseCommand
 
 from archiver.commands.crawl import refuse
 from archiver.errors import ArchiverError
-from archiver.preflight import check_settings, check_start
+from archiver.scope.preflight import check_settings, check_start
 
 
 class Command(ScrapyParseCommand):

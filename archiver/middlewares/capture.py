@@ -7,7 +7,7 @@ redirects and retries), so each response is recorded as it was received: pages,
 value) and the record's id and file as ``meta[META_WARC_RECORD_ID]``/``meta[META_WARC_FILENAME]``.
 
 Not used by ``archiver reparse``: there the responses come from WARC files already
-(``archiver.replay``), with their own times and records.
+(``archiver.evidence.replay``), with their own times and records.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 
 from archiver.channels import META_FETCHED_AT, META_WARC_FILENAME, META_WARC_RECORD_ID
+from archiver.evidence.records import Exchange
 from archiver.extensions import SnapshotWriter
-from archiver.warc import Exchange
 
 
 class CaptureMiddleware:

@@ -24,8 +24,8 @@ from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import build_from_crawler
 from twisted.internet.defer import Deferred
 
-from archiver.reach import reach_failure
-from archiver.resolver import GuardedResolver, NotFetched
+from archiver.scope.reach import reach_failure
+from archiver.scope.resolver import GuardedResolver, NotFetched
 
 logger = logging.getLogger(__name__)
 

@@ -4,11 +4,11 @@ and never from an address the crawl may not reach.
 Scrapy follows redirects anywhere; a listing that redirects to another host or port, to a
 private address or to a ``file:``/``data:`` URL must not make the archiver read it. Every
 request that belongs to a listing (``meta[META_LISTING]``, which redirects inherit) is checked
-here against the listing's site (``archiver.reach.same_origin``: scheme, host and port, as
+here against the listing's site (``archiver.scope.reach.same_origin``: scheme, host and port, as
 ``ARCHIVER_ALLOWED_HOSTS`` widens it).
 
-The addresses themselves are checked at connect time by ``archiver.resolver``; this
-middleware gives it the crawl's policy (``archiver.reach.AddressPolicy``: may the crawl
+The addresses themselves are checked at connect time by ``archiver.scope.resolver``; this
+middleware gives it the crawl's policy (``archiver.scope.reach.AddressPolicy``: may the crawl
 reach private addresses?) and refuses at once a host already found to resolve to a refused
 address, with the reason, rather than resolving it again.
 """
@@ -24,14 +24,14 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 
 from archiver.channels import META_LISTING
-from archiver.reach import (
+from archiver.scope.reach import (
     AddressPolicy,
     netloc_of,
     parse_allowed_hosts,
     refused_line,
     same_site,
 )
-from archiver.resolver import GuardedResolver, NotFetched
+from archiver.scope.resolver import GuardedResolver, NotFetched
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class SiteGuardMiddleware:
         if GuardedResolver.installed is None and not settings.get("ARCHIVER_REPLAY"):
             logger.warning(
                 "addresses are not checked: TWISTED_DNS_RESOLVER is %s, not "
-                "archiver.resolver.GuardedResolver (name your resolver in "
+                "archiver.scope.resolver.GuardedResolver (name your resolver in "
                 "ARCHIVER_DNS_RESOLVER instead)",
                 settings.get("TWISTED_DNS_RESOLVER"),
             )

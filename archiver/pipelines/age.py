@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from archiver.dates import parse_age
 from archiver.errors import Rejected
+from archiver.extract.dates import parse_age
 from archiver.items import ListingEntry
 from archiver.pipelines import CountingPipeline
 

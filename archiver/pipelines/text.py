@@ -1,6 +1,6 @@
 """Text fields as a reader sees them: whitespace collapsed, control characters gone.
 
-The text arrives already decoded by the HTML parser (``archiver.profiles``), so nothing here
+The text arrives already decoded by the HTML parser (``archiver.extract.profiles``), so nothing here
 touches markup or entities: ``<td>`` or ``&amp;`` in a field is what the page showed.
 """
 

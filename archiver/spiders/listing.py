@@ -1,20 +1,18 @@
 """The ``listing`` spider: start, read each page with its profile, follow the next link.
 
-It only crawls. What to read is the profile's business (``archiver.profiles``), what the
+It only crawls. What to read is the profile's business (``archiver.extract.profiles``), what the
 text means is the pipelines' (``archiver.pipelines``), where rows go is the snapshot
-writer's (``archiver.snapshots``).
+writer's (``archiver.store``).
 """
 
 from __future__ import annotations
 
-import difflib
 import functools
 import hashlib
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -34,42 +32,27 @@ from archiver.channels import (
     META_WARC_FILENAME,
     META_WARC_RECORD_ID,
 )
-from archiver.dates import iso_utc, page_time
-from archiver.decoding import PageDecoding, read_page
-from archiver.errors import ArchiverError
-from archiver.items import ListingEntry
-from archiver.journal import PageJournal, replayable
-from archiver.listings import check_listing_name
-from archiver.profiles import (
+from archiver.errors import describe
+from archiver.evidence.reader import response_ids
+from archiver.extract.dates import iso_utc, page_time
+from archiver.extract.decoding import PageDecoding, read_page
+from archiver.extract.profiles import (
     CONTRACT_FIELDS,
     Profile,
     ProfileError,
     detect_profile,
     load_profile_file,
-    resolve_profile,
 )
-from archiver.reach import HostPattern, parse_allowed_hosts, reach_failure, same_site
-from archiver.resolver import GuardedResolver, NotFetched
-from archiver.snapshots import check_snapshot_id, new_snapshot_id, snapshot_dir
-from archiver.warc import response_ids
+from archiver.items import ListingEntry
+from archiver.scope.arguments import check_arguments
+from archiver.scope.reach import HostPattern, parse_allowed_hosts, reach_failure, same_site
+from archiver.scope.resolver import GuardedResolver, NotFetched
+from archiver.store.journal import PageJournal, replayable
+from archiver.store.layout import new_snapshot_id, snapshot_dir
 
 if TYPE_CHECKING:
-    from archiver.frontier import Frontier
+    from archiver.distribute.frontier import Frontier
 
-DEMO_INDEX = Path(__file__).resolve().parents[2] / "data" / "demo" / "index.html"
-ALLOWED_START_SCHEMES = ("http", "https", "file")
-# The spider's -a arguments, and what each takes (the one line of a bad one says it).
-ARGUMENTS = {
-    "start_urls": "give URL[,URL...] (http, https, file, or a local path)",
-    "profile": "give a built-in profile (auto, suggest, demo, papermod, hn) or a profile file",
-    "max_pages": "give the most pages to read per start URL, a whole number of at least 1",
-    "listing": "give the name of a listing in the listings file (listings.toml), or names "
-    "separated by commas",
-    "listings": "give all (every listing in the listings file)",
-}
-# Arguments others pass that the spider takes as they are: Scrapyd's job id; the snapshot
-# id archiver reparse and the shared crawl give.
-PASSED_THROUGH = {"_job"}
 DECODE_PROBLEMS_LISTED = 100  # per listing in the manifest; a whole site in the wrong charset
 # would otherwise list every page
 
@@ -98,68 +81,6 @@ class ListingState:
     seen_content: set[int] = field(default_factory=set)
 
 
-def describe(exc: BaseException) -> str:
-    """``ValueError: XPath error: Invalid type``: the error's kind and first line."""
-    kind = type(exc)
-    name = kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
-    text = str(exc).strip().splitlines()
-    return f"{name}: {text[0]}" if text else name
-
-
-def parse_start_urls(value: str | list[str] | None) -> list[str]:
-    """``-a start_urls=URL[,URL...]``; a plain path is taken as a local file. Each URL is
-    checked as far as it can be without the network (scheme, host, port), so that a typo
-    ends the run at start in one line rather than as a failed snapshot."""
-    if value is None:
-        return [DEMO_INDEX.as_uri()]
-    items = value if isinstance(value, list) else value.split(",")
-    urls = [start_url(raw) for raw in (item.strip() for item in items) if raw]
-    if not urls:
-        raise ArchiverError(
-            "start_urls: no URL given; give URL[,URL...], or leave the argument out for the demo"
-        )
-    return urls
-
-
-def start_url(raw: str) -> str:
-    """One start URL, as the crawl will fetch it; an ``ArchiverError`` says what is wrong."""
-    try:
-        parts = urlsplit(raw)
-        port = parts.port
-    except ValueError as exc:  # "http://[::1", "http://host:99999/"
-        raise ArchiverError(
-            f"start_urls: {raw!r} is not a URL ({exc}); give http://HOST[:PORT]/PATH, "
-            "https://..., or a file"
-        ) from exc
-    scheme = parts.scheme.lower()
-    if not scheme:
-        path = Path(raw)
-        if not path.exists():
-            raise ArchiverError(
-                f"start_urls: no such file {raw!r} (in {Path.cwd()}); give an existing file, "
-                "or a URL with its scheme (https://...)"
-            )
-        return path.resolve().as_uri()
-    if scheme not in ALLOWED_START_SCHEMES:
-        raise ArchiverError(
-            f"start_urls: {raw!r} is not an http, https or file URL; give one of those, or a "
-            "local file's path"
-        )
-    if scheme != "file" and not parts.hostname:
-        raise ArchiverError(f"start_urls: {raw!r} names no host; give {scheme}://HOST/PATH")
-    if port == 0:
-        raise ArchiverError(f"start_urls: {raw!r}: port 0 is not a port; give 1-65535")
-    return raw
-
-
-def unknown_argument(name: str) -> str:
-    """The line for ``-a NAME=...`` the spider does not take, with the likely meant one."""
-    takes = ", ".join(ARGUMENTS)
-    close = difflib.get_close_matches(name, [*ARGUMENTS, "snapshot_id"], n=1, cutoff=0.6)
-    meant = f"did you mean {close[0]}? " if close else ""
-    return f"-a {name}: the listing spider takes no such argument; {meant}it takes {takes}"
-
-
 def content_signature(entries: list[dict[str, Any]]) -> str:
     """What tells a page's entries apart from another page's, as a shared crawl keeps it."""
     pairs = tuple((e.get("title"), e.get("url")) for e in entries)
@@ -168,6 +89,8 @@ def content_signature(entries: list[dict[str, Any]]) -> str:
 
 class ListingSpider(scrapy.Spider):
     name = "listing"
+    # Parse ``-a`` arguments before any crawl (``archiver.scope.arguments``).
+    check_arguments = staticmethod(check_arguments)
 
     def __init__(
         self,
@@ -194,7 +117,7 @@ class ListingSpider(scrapy.Spider):
         self.profile_spec = profile
         self.listings = {url: ListingState(url) for url in self.start_urls}
         self.journal: PageJournal | None = None
-        # The crawl's shared state when many workers crawl together (archiver.workers).
+        # The crawl's shared state when many workers crawl together (archiver.distribute).
         self.shared: Frontier | None = None
         self.resumed = False  # True when a killed run of this snapshot is being resumed
         # What repeats this crawl (the manifest keeps it; archiver reparse reuses it).
@@ -206,67 +129,12 @@ class ListingSpider(scrapy.Spider):
         if listing is not None:
             self.arguments["listing"] = listing
 
-    @staticmethod
-    def check_arguments(
-        start_urls: str | list[str] | None = None,
-        profile: str = "auto",
-        max_pages: str | int | None = None,
-        snapshot_id: str | None = None,
-        listing: str | None = None,
-        listings: str | None = None,
-        **others: Any,
-    ) -> dict[str, Any]:
-        """Parse ``-a`` arguments; an ``ArchiverError`` names the bad one (before any crawl).
-
-        An argument the spider does not take, or one given empty, is refused: ignoring it
-        would crawl the demo (or every page) in place of what a cron line meant."""
-        for name in others:
-            if name not in PASSED_THROUGH:
-                raise ArchiverError(unknown_argument(name))
-        given = {
-            "start_urls": start_urls,
-            "profile": profile,
-            "max_pages": max_pages,
-            "listing": listing,
-            "listings": listings,
-        }
-        for name, value in given.items():
-            if isinstance(value, str) and not value.strip():
-                raise ArchiverError(f"-a {name}: empty; {ARGUMENTS[name]}, or leave it out")
-        try:
-            pages = int(max_pages) if max_pages is not None else None
-        except ValueError as exc:
-            raise ArchiverError(
-                f"max_pages: {max_pages!r} is not a whole number; {ARGUMENTS['max_pages']}"
-            ) from exc
-        if pages is not None and pages < 1:
-            raise ArchiverError(f"max_pages: {max_pages!r} must be at least 1")
-        if snapshot_id is not None:
-            check_snapshot_id(snapshot_id)
-        if listings is not None:  # the crawl command runs one crawl per listing
-            raise ArchiverError(
-                f"-a listings={listings}: each listing is crawled by its own run of scrapy "
-                "crawl listing, which reads the listings file"
-            )
-        if listing is not None:
-            check_listing_name(listing)
-            if start_urls is None:  # the crawl command reads the listings file
-                raise ArchiverError(
-                    f"-a listing={listing}: the listing's start URLs come from the listings "
-                    "file, which scrapy crawl reads; run it with scrapy crawl listing"
-                )
-        return {
-            "start_urls": parse_start_urls(start_urls),
-            "candidates": resolve_profile(profile),
-            "max_pages": pages,
-        }
-
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ListingSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider.item_failed, signal=signals.item_error)
         if crawler.settings.get("ARCHIVER_REDIS_URL"):
-            from archiver.workers import join_crawl, shared_frontier
+            from archiver.distribute.joining import join_crawl, shared_frontier
 
             spider.shared = shared_frontier(crawler)
             spider.snapshot_id = join_crawl(crawler, spider)
@@ -313,7 +181,7 @@ class ListingSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[ListingEntry | scrapy.Request]:
         if self.shared is not None:  # one worker seeds the shared frontier; all take from it
-            from archiver.workers import seed_frontier
+            from archiver.distribute.joining import seed_frontier
 
             seed_frontier(self.crawler, self)
             return
@@ -358,7 +226,7 @@ class ListingSpider(scrapy.Spider):
         return pages
 
     def start_requests_shared(self) -> list[scrapy.Request]:
-        """The first page of every listing, to seed a shared crawl (``archiver.workers``)."""
+        """The first page of every listing, to seed a shared crawl (``archiver.distribute``)."""
         return [
             self._page_request(url, listing=url, page_no=1, offset=0) for url in self.start_urls
         ]
@@ -397,9 +265,10 @@ class ListingSpider(scrapy.Spider):
         return profile
 
     def _suggested(self, response: Response, why: str) -> Profile:
-        """A profile suggested from this page (``archiver.suggest``): zero configuration. It is
-        kept with the snapshot like any profile, so the crawl can be repeated and re-read."""
-        from archiver.suggest import SuggestError, suggest
+        """A profile suggested from this page (``archiver.extract.suggest``): zero
+        configuration. It is kept with the snapshot like any profile, so the crawl can be
+        repeated and re-read."""
+        from archiver.extract.suggest import SuggestError, suggest
 
         host = urlsplit(response.url).hostname or "local"
         name = f"suggested-{host}"
@@ -513,7 +382,7 @@ class ListingSpider(scrapy.Spider):
             "announced": page.total,
             "next_url": page.next_url,
             "encoding": decoding.encoding,
-            # How the page was read, when not simply as it declared (archiver.decoding).
+            # How the page was read, when not simply as it declared (archiver.extract.decoding).
             **({"decoding": decoding.record()} if decoding.reason else {}),
             "entries": page.entries,
         }
@@ -521,7 +390,7 @@ class ListingSpider(scrapy.Spider):
             self.journal.record_page(record)
         stopped = state.stopped
         entries, request = self._take(record)
-        # What a shared crawl counts once this page's rows are committed (archiver.workers).
+        # What a shared crawl counts once this page's rows are committed (archiver.distribute).
         response.meta[META_PAGE] = {
             "entries": len(record["entries"]),
             "announced": page.total if page_no == 1 else None,
@@ -691,7 +560,7 @@ class ListingSpider(scrapy.Spider):
 
     def _fail(self, state: ListingState, url: str, reason: str, lease: str | None = None) -> None:
         if self.shared is not None and self.shared.stopped:
-            # This worker stopped trusting Redis (archiver.workers said why, once): its pages
+            # This worker stopped trusting Redis (archiver.distribute said why, once): its pages
             # in flight are not failed pages of the site; they are fetched again on resume.
             self.crawler.stats.inc_value("archiver/pages/abandoned/redis_lost")
             return
