@@ -1,9 +1,11 @@
 """The module paths of before the regroup into wings, kept working for code that imports them.
 
 ``from archiver.dataset import load`` or ``SCHEDULER = "archiver.journal.JournalScheduler"``
-in a project's settings still work: importing an old path warns once (a
-``DeprecationWarning`` naming the new home) and hands out the names of the modules that now
-hold them. Nothing inside archiver imports an old path; ``tests/test_layout.py`` holds it so.
+in a project's settings still work: each name taken from an old path warns once (a
+``DeprecationWarning`` naming the module that holds it now). ``python -m archiver.publish``,
+which a crawl started before an upgrade becomes when it ends, runs ``archiver.cli.publish``,
+so that crawl still publishes. Nothing inside archiver imports an old path;
+``tests/test_layout.py`` holds it so.
 """
 
 from __future__ import annotations
@@ -60,11 +62,23 @@ class _OldPath(types.ModuleType):
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
-        for home in self.__homes__:
-            module = importlib.import_module(home)
-            if hasattr(module, name):
-                return getattr(module, name)
-        raise AttributeError(f"module {self.__name__!r} has no attribute {name!r}")
+        modules = [importlib.import_module(home) for home in self.__homes__]
+        # The module that defines the name, before one that only imports it.
+        defining = [
+            m for m in modules if getattr(getattr(m, name, None), "__module__", "") == m.__name__
+        ]
+        holding = defining or [m for m in modules if hasattr(m, name)]
+        if not holding:
+            raise AttributeError(f"module {self.__name__!r} has no attribute {name!r}")
+        home = holding[0].__name__
+        warnings.warn(
+            f"{self.__name__}.{name} has moved to {home}.{name}; import it from there",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        value = getattr(holding[0], name)
+        setattr(self, name, value)  # warned once; later uses find it here
+        return value
 
     def __dir__(self) -> list[str]:
         return sorted({n for h in self.__homes__ for n in dir(importlib.import_module(h))})
@@ -82,12 +96,13 @@ class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         return module
 
     def exec_module(self, module: types.ModuleType) -> None:
-        homes = MOVED[module.__name__]
-        warnings.warn(
-            f"{module.__name__} has moved to {' and '.join(homes)}; import it from there",
-            DeprecationWarning,
-            stacklevel=2,
-        )
+        return None  # each name warns as it is taken (``_OldPath.__getattr__``)
+
+    def get_code(self, fullname: str) -> types.CodeType:
+        """``python -m OLD``: run the new home as ``__main__``."""
+        home = MOVED[fullname][0]
+        source = f"import runpy\nrunpy.run_module({home!r}, run_name='__main__', alter_sys=True)\n"
+        return compile(source, f"<{fullname}, moved to {home}>", "exec")
 
 
 FINDER = _Finder()
