@@ -201,7 +201,8 @@ def rows(n: int):
             "age_text": f"{i % 30} days ago", "published_earliest": t - timedelta(days=i % 30 + 1),
             "published_latest": t - timedelta(days=i % 30), "views": i, "views_text": f"{i} views",
             "position": i % 1000 + 1, "page_url": f"https://bench.example/page/{i // 20}/",
-            "listing_url": "https://bench.example/", "fetched_at": t, "page_time": t,
+            "listing_url": "https://bench.example/", "listing_name": "bench",
+            "fetched_at": t, "page_time": t,
             "extra": {"comments": f"{i % 50} comments"}, "counts": {"comments": i % 50},
             "warc_record_id": f"<urn:uuid:{i:032x}>", "warc_filename": "_warc/bench.warc.gz",
         }  # fmt: skip

@@ -63,7 +63,7 @@ from archiver.extract.suggest import SuggestError, suggest  # noqa: E402
 from archiver.pipelines.views import parse_count  # noqa: E402
 
 FIELDS = ("title", "url", "age", "count", "summary")
-# A count's kind, as the suggester names counts (archiver.extract.suggest.COUNT_NAMES).
+# A count's kind, as the suggester names counts (archiver.extract.suggest.counts.KINDS).
 KINDS = {
     "views": "views", "reads": "views", "hits": "views", "visits": "views", "plays": "views",
     "points": "points", "votes": "points", "score": "points", "likes": "points",
