@@ -38,6 +38,7 @@ TARGETS = {  # module of the mutant -> the tests that mirror it
     "archiver.extract.profiles": ["tests/test_profiles.py", "tests/test_crawl.py"],
     "archiver.store": ["tests/test_snapshots.py", "tests/test_evidence.py"],
     "archiver.scope.arguments": ["tests/test_spider.py", "tests/test_preflight.py"],
+    "archiver.scope.reach": ["tests/test_reach.py", "tests/test_spider.py"],
     "archiver.errors": ["tests/test_spider.py"],
     "archiver.spiders": ["tests/test_spider.py", "tests/test_faults.py", "tests/test_crawl.py"],
 }

@@ -39,7 +39,22 @@ def _execv_keeping_hits(real_execv):
     return execv
 
 
+def _load_mutmut_config() -> None:
+    """mutmut reads its configuration from the working folder the first time a mutated
+    function runs; a test that runs the command elsewhere (``cwd=tmp_path``) would find none
+    and fail with mutmut's error instead of archiver's output. Read it from mutmut's copy."""
+    from mutmut.configuration import config
+
+    here = os.getcwd()
+    os.chdir(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    try:
+        config()
+    finally:
+        os.chdir(here)
+
+
 if __name__ == "__main__":
+    _load_mutmut_config()
     atexit.register(_write_hits)
     os.execv = _execv_keeping_hits(os.execv)
     sys.argv = sys.argv[1:]

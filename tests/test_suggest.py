@@ -98,6 +98,53 @@ def test_a_forum_table_is_read_with_its_counts() -> None:
     assert page.next_url == "https://forum.example/latest?page=2"
 
 
+def test_bare_numbers_are_counts_when_their_column_header_names_them() -> None:
+    """A topic table prints replies and views as bare numbers under "Replies" and "Views";
+    the board's statistics below it ("Total posts 2345") are no entry's counts."""
+    suggestion, page = read("board.html", "https://forum.example/viewforum.php?f=4")
+    assert len(page.entries) == 6
+    assert [(e["views"], e["comments"]) for e in page.entries[:3]] == [
+        ("1,204", "12"),
+        ("388", "3"),
+        ("4,512", "27"),
+    ]
+    assert suggestion.profile.counts == ("comments",)
+    assert "a number of views in 6 of 6 entries" in suggestion.text
+
+
+def test_bare_numbers_are_counts_when_an_icon_names_them() -> None:
+    """An eye, a star and a fork icon name the numbers beside them; a rank printed as a bare
+    number, named by nothing, is left alone."""
+    suggestion, page = read("cards.html", "https://code.example/explore")
+    assert [(e["views"], e["stars"], e["forks"]) for e in page.entries] == [
+        ("12k", "1,234", "56"),
+        ("9.1k", "873", "41"),
+        ("3.4k", "402", "12"),
+        ("25k", "2,007", "133"),
+        ("860", "95", "7"),
+    ]
+    assert set(suggestion.profile.counts) == {"stars", "forks"}
+    assert "rank" not in suggestion.text
+
+
+@pytest.mark.parametrize(
+    ("noun", "kind"),
+    [
+        ("views", "views"), ("Reads", "views"), ("hits", "views"), ("浏览", "views"),
+        ("просмотров", "views"), ("vues", "views"),
+        ("votes", "points"), ("score", "points"), ("likes", "points"),
+        ("replies", "comments"), ("Answers", "comments"), ("posts", "comments"),
+        ("回复", "comments"), ("ответов", "comments"), ("réponses", "comments"),
+        ("stars", "stars"), ("forks", "forks"), ("reviews", "reviews"), ("ratings", "reviews"),
+        ("downloads", "downloads"),
+    ],
+)  # fmt: skip
+def test_each_noun_names_its_kind_of_count(noun, kind) -> None:
+    from archiver.extract.suggest.counts import kind_of
+
+    assert kind_of(noun) == kind
+
+
 def test_the_draft_is_a_readable_profile_that_says_why() -> None:
     suggestion, _ = read("forum.html", "https://forum.example/latest")
     text = suggestion.text

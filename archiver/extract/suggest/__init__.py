@@ -33,7 +33,8 @@ from parsel import Selector
 from archiver.errors import ArchiverError
 from archiver.extract.profiles import Profile, is_xpath, parse_profile
 from archiver.extract.suggest.blocks import MIN_SCORE
-from archiver.extract.suggest.fields import find_counts, find_date, find_next, find_summary
+from archiver.extract.suggest.counts import find_counts
+from archiver.extract.suggest.fields import find_date, find_next, find_summary
 from archiver.extract.suggest.groups import find_groups, innermost, nested, outermost
 from archiver.extract.suggest.render import render
 from archiver.extract.suggest.selectors import attribute, choose, entries_selector, simple_xpath

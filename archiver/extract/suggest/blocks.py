@@ -32,16 +32,6 @@ AUX_HREF = re.compile(
     re.I,
 )
 PAGE_NUMBER = re.compile(r"^\s*(\d{1,4}|[‹«<>»›…]+|prev(ious)?|next|older|newer)\s*$", re.I)
-COUNT = re.compile(
-    r"(?P<n>\d[\d,.]*\s*[kKmM]?)\s*(?P<what>views?|reads?|visits?|points?|votes?|likes?|"
-    r"comments?|replies|answers?|阅读|浏览|评论|点赞)",
-    re.I,
-)
-COUNT_NAMES = {
-    "view": "views", "read": "views", "visit": "views", "阅读": "views", "浏览": "views",
-    "point": "points", "vote": "points", "like": "points", "点赞": "points",
-    "comment": "comments", "repl": "comments", "answer": "comments", "评论": "comments",
-}  # fmt: skip
 NEXT_TEXT = re.compile(
     r"^\s*(next|older|next page|older posts|older entries|more|下一页|下页|后一页|›|»|→|>|>>)"
     r"\s*[›»→>]*\s*$",

@@ -11,8 +11,6 @@ from urllib.parse import urljoin, urlsplit
 from lxml import etree
 
 from archiver.extract.suggest.blocks import (
-    COUNT,
-    COUNT_NAMES,
     NEXT_TEXT,
     Block,
     classes,
@@ -52,32 +50,6 @@ def find_date(blocks: list[Block], now: datetime) -> tuple[str, int] | None:
     if sum(t is not None for t in targets) < 0.6 * len(blocks):
         return None
     return choose(blocks, targets, accept=lambda a, b: date_in(text_of(a), now))
-
-
-def find_counts(blocks: list[Block]) -> dict[str, tuple[str, int]]:
-    """``views``, ``points``, ``comments``: an element whose text is a number and its noun."""
-    found: dict[str, list[etree._Element | None]] = {}
-    for index, block in enumerate(blocks):
-        # Deepest first: "<div><span>5</span> votes</div>" is read as the div's text.
-        small = [e for e in elements(block.element) if e is not block.element]
-        for element in sorted(small, key=lambda e: -sum(1 for _ in e.iterancestors())):
-            if len(text_of(element)) > 40:
-                continue
-            match = COUNT.fullmatch(text_of(element).strip())
-            if not match:
-                continue
-            noun = match["what"].lower()
-            name = next(v for k, v in COUNT_NAMES.items() if noun.startswith(k))
-            slots = found.setdefault(name, [None] * len(blocks))
-            if slots[index] is None:
-                slots[index] = element
-    chosen = {}
-    for name, targets in found.items():
-        if sum(t is not None for t in targets) >= 0.5 * len(blocks):
-            best = choose(blocks, targets, accept=lambda a, b: bool(COUNT.search(text_of(a))))
-            if best and best[1] >= 0.5 * len(blocks):
-                chosen[name] = best
-    return chosen
 
 
 def find_summary(blocks: list[Block], taken: set[int]) -> tuple[str, int] | None:
