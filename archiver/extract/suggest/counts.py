@@ -90,6 +90,12 @@ def _named_by_icon(element: etree._Element) -> str | None:
     return None
 
 
+def _colspan(cell: etree._Element) -> int:
+    """How many columns a cell spans: its ``colspan`` when that is a number (1 to 20)."""
+    span = (cell.get("colspan") or "1").strip()
+    return max(1, min(int(span), 20)) if span.isdigit() else 1
+
+
 def _column_headers(row: etree._Element) -> list[str]:
     """The header texts of a table row's columns, when its table has a header row."""
     table = next((a for a in row.iterancestors() if a.tag == "table"), None)
@@ -100,10 +106,7 @@ def _column_headers(row: etree._Element) -> list[str]:
         if any(c.tag == "th" for c in cells) and candidate is not row:
             headers: list[str] = []
             for cell in cells:
-                span = (
-                    int(cell.get("colspan") or 1) if (cell.get("colspan") or "1").isdigit() else 1
-                )
-                headers += [text_of(cell)] * max(1, min(span, 20))
+                headers += [text_of(cell)] * _colspan(cell)
             return headers
     return []
 
@@ -119,8 +122,7 @@ def _named_by_column(element: etree._Element, block: Block, headers: list[str]) 
         if sibling is cell:
             break
         if sibling.tag in ("td", "th"):
-            colspan = sibling.get("colspan") or "1"
-            index += int(colspan) if colspan.isdigit() else 1
+            index += _colspan(sibling)
     if index >= len(headers):
         return None
     found = NOUN.fullmatch(headers[index].strip()) or (
