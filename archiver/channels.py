@@ -26,6 +26,9 @@ META_WARC_FILENAME = "warc_filename"
 # The page as read (entries, next link), written by the spider for the shared crawl's
 # committer, which stages it before the lease is released.
 META_PAGE = "archiver_page"
+# Why a request that is no listing page was made: "feed" or "post" (archiver.spiders.dating,
+# which awaits it itself); read by logs and tests.
+META_DATING = "archiver_dating"
 # A shared-crawl lease token: written by the shared scheduler, read when the page is done.
 META_LEASE = "archiver_lease"
 # A shared-crawl politeness gate (host, token): written and read by the shared gate.

@@ -249,6 +249,8 @@ class SnapshotWriter:
             },
             "pages_fetched": pages,
             "pages_failed": failed,
+            # How entries were dated: feeds read, posts followed, posts stating no date.
+            **({"dating": dating.summary()} if (dating := getattr(spider, "dating", None)) else {}),
             "listings": [
                 {
                     "start_url": state.start_url,

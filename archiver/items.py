@@ -43,6 +43,11 @@ class ListingEntry:
     entry_id: str | None = None
     published_earliest: datetime | None = None
     published_latest: datetime | None = None
+    # Where the interval came from (age, markup, feed, post, carried), that evidence as found,
+    # and the sources that contradicted it (archiver.extract.published).
+    published_source: str | None = None
+    published_raw: str | None = None
+    published_conflict: str | None = None
     views: int | None = None
     # The start URL of the listing the entry was found through (page_url is the page).
     listing_url: str | None = None
@@ -59,6 +64,9 @@ class ListingEntry:
     # Hints from the profile for the pipelines; not columns (exporters write only COLUMNS).
     date_order: str = field(default="mdy", repr=False, compare=False)
     count_fields: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    # The publication times stated for machines, as the spider found them: [{"source", "raw"}]
+    # in order of trust; the published pipeline narrows the age's interval with them.
+    stated: list[dict[str, str]] = field(default_factory=list, repr=False, compare=False)
     # Why a printed value could not be read (field -> reason), for `archiver profile check`.
     rejected: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -80,6 +88,9 @@ COLUMN_TYPES: tuple[Column, ...] = (
     Column("age_text", "string"),
     Column("published_earliest", "timestamp"),
     Column("published_latest", "timestamp"),
+    Column("published_source", "string"),
+    Column("published_raw", "string"),
+    Column("published_conflict", "string"),
     Column("views", "int64"),
     Column("views_text", "string"),
     Column("position", "int32", nullable=False),

@@ -77,6 +77,7 @@ ARCHIVER_NORMALISERS = {
     "archiver.pipelines.required.RequireTitlePipeline": 200,
     "archiver.pipelines.identity.EntryIdPipeline": 300,
     "archiver.pipelines.age.AgePipeline": 400,
+    "archiver.pipelines.published.PublishedPipeline": 450,
     "archiver.pipelines.views.ViewsPipeline": 500,
     "archiver.pipelines.counts.ExtraCountsPipeline": 600,
 }
@@ -109,6 +110,15 @@ ARCHIVER_SNAPSHOTS = True
 ARCHIVER_WARC = True
 # Set by `archiver reparse`: the snapshot directory whose WARC files answer every request.
 ARCHIVER_REPLAY = ""
+# --- Exact dates (archiver/spiders/dating.py): the times entries' markup, the site's feed and
+# the posts' own pages state narrow the printed ages. ---
+# Read the feed a listing page links on its own site: one request per feed and crawl.
+ARCHIVER_FEEDS = True
+# Follow each entry still dated more loosely than its day to its own page, once. Off by
+# default: a request per new entry, and on an aggregator to hosts the crawl was not pointed
+# at; posts read once are carried forward, so daily crawls ask only for new posts.
+ARCHIVER_FOLLOW_ENTRIES = False
+ARCHIVER_FOLLOW_ENTRIES_MAX = 200  # post pages per crawl at most; the rest wait for the next
 # A safety net against endless pagination (a "next" link that always yields a new URL).
 ARCHIVER_MAX_PAGES = 1000
 

@@ -22,7 +22,7 @@ from archiver.items import (
 )
 
 # Hints the profile gives the pipelines; they are never written (see items.py).
-NOT_COLUMNS = {"date_order", "count_fields", "rejected"}
+NOT_COLUMNS = {"date_order", "count_fields", "rejected", "stated"}
 
 
 def arrow_type_for(hint: object) -> set[pa.DataType]:

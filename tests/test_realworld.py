@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import threading
-from datetime import UTC
+from datetime import UTC, timedelta
 from email.utils import parsedate_to_datetime
 from html import unescape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,6 +19,7 @@ from parsel import Selector
 
 import archiver
 from archiver.extract.profiles import resolve_profile
+from archiver.extract.published import stated_interval
 from archiver.store.layout import list_snapshots
 from tests.conftest import REALWORLD, needs_realworld
 
@@ -112,8 +113,24 @@ def test_crawl_follows_the_live_pagination_to_its_end(papermod_snapshot) -> None
     assert snapshot.manifest["rows"] == 52 and snapshot.status == "complete"
     assert snapshot.manifest["listings"][0]["profile"] == "papermod"
     assert "profile auto: papermod matches" in result.stderr
-    pages = [p for p in mirror.requested if p != "/robots.txt"]
+    pages = [p for p in mirror.requested if p not in ("/robots.txt", "/index.xml")]
     assert pages == ["/", "/page/2/", "/page/3/", "/page/4/", "/page/5/", "/page/6/"]
+    # The feed every page links is asked for once in the crawl, not once a page.
+    assert mirror.requested.count("/index.xml") == 1
+    assert snapshot.manifest["dating"]["feeds_read"] == {f"{mirror.url}index.xml": len(rss_items())}
+
+
+def test_the_feed_dates_every_entry_to_its_second(papermod_snapshot) -> None:
+    _, data_dir, mirror = papermod_snapshot
+    frame = archiver.load(data_dir)
+    truth = {item["url"]: item["published"] for item in rss_items()}
+    assert (frame["published_source"] == "feed").all()
+    assert frame["published_conflict"].isna().all()  # the printed dates agree with the feed
+    for row in frame.itertuples():
+        published = pd.Timestamp(truth[row.url.replace(mirror.url, ORIGIN)])
+        assert row.published_earliest == published
+        assert row.published_latest - row.published_earliest < pd.Timedelta(seconds=1)
+        assert parsedate_to_datetime(row.published_raw).astimezone(UTC) == published
 
 
 def test_every_entry_matches_the_sites_rss(papermod_snapshot) -> None:
@@ -128,7 +145,7 @@ def test_every_entry_matches_the_sites_rss(papermod_snapshot) -> None:
         assert row.title == real["title"]
         assert squash(row.summary) == squash(real["summary"]), row.title
         assert row.published_earliest <= pd.Timestamp(real["published"]) <= row.published_latest
-        # One calendar day in every time zone: 24 h + 26 h of zone offsets.
+        # One calendar day in every time zone, or better: 24 h + 26 h of zone offsets.
         assert (row.published_latest - row.published_earliest) <= pd.Timedelta(hours=50)
         assert row.source == "Lil'Log" and row.age_text.startswith(
             (
@@ -166,5 +183,8 @@ def test_hn_pages_extract_thirty_entries_each(page: str, count: int) -> None:
     assert len(data.entries) == count
     assert all(e["title"] and e["age"] and e["age"].endswith("ago") for e in data.entries)
     assert data.next_url and "p=" in data.next_url
+    # Each age's title states its instant ("2025-09-20T16:12:56 1758384776"): to the second.
+    stated = [stated_interval(e["published"]) for e in data.entries]
+    assert all(s is not None and s.latest - s.earliest < timedelta(seconds=1) for s in stated)
     without_score = [e for e in data.entries if e["points"] is None]
     assert len(without_score) == (1 if page == "page2.html" else 0)  # the job post

@@ -97,6 +97,12 @@ def plan(data_dir: str | Path, source: SnapshotInfo, profile: str | None = None)
         "ARCHIVER_DATA_DIR": str(data_dir),
         "ARCHIVER_REPLAY": str(source.path),
     }
+    # Feeds and posts read again as the crawl read them (a snapshot without "dating" read neither).
+    dating = manifest.get("dating") or {}
+    settings |= {
+        "ARCHIVER_FEEDS": bool(dating.get("feeds")),
+        "ARCHIVER_FOLLOW_ENTRIES": bool(dating.get("follow_entries")),
+    }
     return Job(source, spider_args["snapshot_id"], spider_args, settings)
 
 

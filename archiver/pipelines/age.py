@@ -21,4 +21,5 @@ class AgePipeline(CountingPipeline):
             self.reject(item, "age_text", rejected)
             return item
         item.published_earliest, item.published_latest = interval
+        item.published_source = "age"
         return item

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -47,6 +47,7 @@ from archiver.items import ListingEntry
 from archiver.scope.arguments import check_arguments
 from archiver.scope.reach import HostPattern, parse_allowed_hosts, reach_failure, same_site
 from archiver.scope.resolver import GuardedResolver, NotFetched
+from archiver.spiders.dating import EntryDating
 from archiver.store.journal import PageJournal, replayable
 from archiver.store.layout import new_snapshot_id, snapshot_dir
 
@@ -133,6 +134,7 @@ class ListingSpider(scrapy.Spider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> ListingSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider.item_failed, signal=signals.item_error)
+        spider.dating = EntryDating(spider)
         if crawler.settings.get("ARCHIVER_REDIS_URL"):
             from archiver.distribute.joining import join_crawl, shared_frontier
 
@@ -323,14 +325,15 @@ class ListingSpider(scrapy.Spider):
                 continue
             self.profiles.setdefault(profile.name, profile)
 
-    def parse(
+    async def parse(
         self,
         response: Response,
         listing: str | None = None,
         page_no: int = 1,
         offset: int = 0,
-    ) -> Iterator[ListingEntry | scrapy.Request]:
-        """Read one page into a record, journal it, then hand its entries on and follow.
+    ) -> AsyncIterator[ListingEntry | scrapy.Request]:
+        """Read one page into a record, date its entries, journal it, then hand its entries
+        on and follow.
 
         Called without a listing (``scrapy parse --spider=listing URL``), the page is the
         first of a listing of its own."""
@@ -386,6 +389,8 @@ class ListingSpider(scrapy.Spider):
             **({"decoding": decoding.record()} if decoding.reason else {}),
             "entries": page.entries,
         }
+        # The times stated in markup, the feed and the posts' pages (archiver.spiders.dating).
+        await self.dating.gather(response, record, when.time, profile)
         if self.journal is not None:
             self.journal.record_page(record)
         stopped = state.stopped
@@ -407,7 +412,8 @@ class ListingSpider(scrapy.Spider):
         # already in the frontier.
         if request is not None:
             yield request
-        yield from entries
+        for entry in entries:
+            yield entry
 
     def _take(self, record: dict[str, Any]) -> tuple[list[ListingEntry], scrapy.Request | None]:
         """A page record's rows and the request for the next page, updating the listing's
@@ -458,6 +464,7 @@ class ListingSpider(scrapy.Spider):
                 warc_filename=record.get("warc_filename"),
                 date_order=profile.date_order,
                 count_fields=profile.counts,
+                stated=fields.get("stated") or [],
             )
             for index, fields in enumerate(record["entries"], start=1)
         ]

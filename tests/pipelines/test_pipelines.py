@@ -106,7 +106,7 @@ def test_the_normalisers_run_in_their_setting_order_and_can_be_turned_off(captur
     names = [stage.__self__.__class__.__name__ for stage in pipeline.stages]
     assert names == [
         "CleanTextPipeline", "RequireTitlePipeline", "EntryIdPipeline", "AgePipeline",
-        "ExtraCountsPipeline",
+        "PublishedPipeline", "ExtraCountsPipeline",
     ]  # fmt: skip
     item = pipeline.process_item(entry(capture_time))
     assert item.views is None and item.entry_id  # views not read: that stage is off

@@ -24,6 +24,7 @@ from parsel import Selector
 from parsel.csstranslator import HTMLTranslator
 
 from archiver.errors import ArchiverError
+from archiver.extract.published import entry_markup
 from archiver.extract.readable import element_text
 
 # Profile field name -> ListingEntry attribute, for the contract's fields.
@@ -35,6 +36,10 @@ CONTRACT_FIELDS = {
     "views": "views_text",
     "source": "source",
 }
+# The field naming an entry's machine-readable publication time (``<time datetime>``, a
+# ``title`` attribute): not a column of its own; the dating step reads it as ``markup``.
+# Left out of a profile, the entry's standard markup is looked for (``extract.published``).
+PUBLISHED_FIELD = "published"
 PAGE_KEYS = {"next", "total", "source", "time"}
 TOP_KEYS = {
     "name", "description", "entries", "detect", "date_order", "counts", "fields", "page",
@@ -44,6 +49,7 @@ RESERVED = {
     "snapshot_id", "entry_id", "title", "url", "summary", "age_text", "published_earliest",
     "published_latest", "views", "views_text", "position", "page_url", "fetched_at",
     "page_time", "extra", "counts", "source", "listing_url", "warc_record_id", "warc_filename",
+    "published_source", "published_raw", "published_conflict", "listing_name",
 }  # fmt: skip
 _EXTRA_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _TOTAL = re.compile(r"\d[\d,]*")
@@ -203,7 +209,9 @@ class Profile:
 
     @property
     def extra_fields(self) -> list[str]:
-        return [name for name in self.fields if name not in CONTRACT_FIELDS]
+        return [
+            name for name in self.fields if name not in CONTRACT_FIELDS and name != PUBLISHED_FIELD
+        ]
 
     def matches(self, page: Selector | etree._Element) -> bool:
         """True when the page looks like this format (used by ``profile=auto``)."""
@@ -234,6 +242,9 @@ class Profile:
             {name: self._value(node, name, query, unmatched) for name, query in self.fields.items()}
             for node in nodes
         ]
+        if PUBLISHED_FIELD not in self.fields:  # not declared: the entry's standard markup
+            for entry, node in zip(entries, nodes, strict=True):
+                entry[PUBLISHED_FIELD] = entry_markup(node)
         page_source = self._value(page, "source", self.page.get("source", ""), unmatched)
         default_source = page_source or urlsplit(page_url).hostname or "local file"
         for entry in entries:
@@ -287,7 +298,9 @@ def parse_profile(text: str, path: str) -> Profile:
     if not fields.get("title"):
         raise _fail(path, "fields.title", "missing or empty: every entry needs a title")
     for name in fields:
-        if name not in CONTRACT_FIELDS and (name in RESERVED or not _EXTRA_NAME.match(name)):
+        if name in CONTRACT_FIELDS or name == PUBLISHED_FIELD:
+            continue
+        if name in RESERVED or not _EXTRA_NAME.match(name):
             raise _fail(path, f"fields.{name}", "not a usable extra field name (a-z, 0-9, _)")
     for name in page:
         if name not in PAGE_KEYS:
@@ -322,7 +335,7 @@ def parse_profile(text: str, path: str) -> Profile:
     if not isinstance(counts, list) or not all(isinstance(c, str) for c in counts):
         raise _fail(path, "counts", "must be a list of extra field names")
     for name in counts:
-        if name not in fields or name in CONTRACT_FIELDS:
+        if name not in fields or name in CONTRACT_FIELDS or name == PUBLISHED_FIELD:
             raise _fail(path, "counts", f"{name!r} is not an extra field of this profile")
     return Profile(
         name=data["name"].strip(),
