@@ -29,8 +29,9 @@ def entry(
         **fields,
     )
     item.entry_id = make_entry_id(url, item.source, title)
-    if item.age_text:
+    if item.age_text and item.published_earliest is None:
         item.published_earliest, item.published_latest = parse_age(item.age_text, when)
+        item.published_source = item.published_source or "age"
     return item
 
 

@@ -82,8 +82,11 @@ def test_published_table_and_json(tmp_path, capsys) -> None:
     assert main(["published", "--data-dir", str(tmp_path)]) == 0
     header, _, row = capsys.readouterr().out.splitlines()
     assert header.split() == ["entry_id", "title", "published_earliest", "published_latest",
-                              "observations", "contradictions"]  # fmt: skip
-    assert row.split()[1:] == ["A", "2025-12-28T12:00:00Z", "2025-12-29T12:00:00Z", "2", "0"]
+                              "published_source", "published_raw", "day_exact", "observations",
+                              "contradictions"]  # fmt: skip
+    assert row.split()[1:] == [
+        "A", "2025-12-28T12:00:00Z", "2025-12-29T12:00:00Z", "age", "-", "True", "2", "0",
+    ]  # fmt: skip
     assert main(["published", "--json", "--data-dir", str(tmp_path)]) == 0
     [record] = json.loads(capsys.readouterr().out)
     assert record["observations"] == 2 and record["published_earliest"].startswith("2025-12-28")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from datetime import timedelta
+from email.utils import format_datetime
 
 import pandas as pd
 import pyarrow as pa
@@ -128,6 +130,25 @@ def test_published_comes_in_entry_id_order_whatever_the_page_order(tmp_path) -> 
     assert sorted(frame["title"]) == sorted(titles)
     assert frame["entry_id"].tolist() == sorted(frame["entry_id"])
     assert frame["title"].tolist() != titles  # page order is not entry_id order here
+
+
+def test_published_names_where_the_best_date_came_from(tmp_path) -> None:
+    """A feed dated the post to its second on day 0; on day 1 it had left the feed and only
+    the printed age was there: the entry keeps the instant, and says it came from the feed."""
+    instant = day(-4) + timedelta(hours=2)
+    raw = format_datetime(instant)
+    publish(tmp_path, "d0", [entry(
+        "d0", "A", 1, when=day(0), published_earliest=instant, published_latest=instant,
+        published_source="feed", published_raw=raw, age_text="3 days ago",
+    )])  # fmt: skip
+    publish(tmp_path, "d1", [entry("d1", "A", 1, when=day(1), age_text="4 days ago")])
+    row = archiver.published(tmp_path).iloc[0]
+    assert row["published_earliest"] == row["published_latest"] == pd.Timestamp(instant)
+    assert (row["published_source"], row["published_raw"]) == ("feed", raw)
+    assert bool(row["day_exact"]) and row["observations"] == 2 and row["contradictions"] == 0
+    publish(tmp_path, "d2", [entry("d2", "B", 1, when=day(2), age_text="2 months ago")])
+    row = archiver.published(tmp_path).set_index("title").loc["B"]
+    assert row["published_source"] == "age" and not row["day_exact"]
 
 
 def test_published_reports_contradictions(tmp_path) -> None:
@@ -296,8 +317,8 @@ def test_an_empty_archive_gives_empty_frames_with_their_columns(tmp_path) -> Non
     assert str(history["fetched_at"].dtype) == "datetime64[us, UTC]"
     assert str(history["views_delta"].dtype) == "Int64"
     assert list(archiver.published(tmp_path).columns) == [
-        "entry_id", "title", "published_earliest", "published_latest", "observations",
-        "contradictions",
+        "entry_id", "title", "published_earliest", "published_latest", "published_source",
+        "published_raw", "day_exact", "observations", "contradictions",
     ]  # fmt: skip
 
 

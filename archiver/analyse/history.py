@@ -11,6 +11,7 @@ import pandas as pd
 
 from archiver.analyse.read import listing_urls, load, one_listing, select_snapshots
 from archiver.errors import ArchiverError
+from archiver.extract.published import DAY_EXACT
 from archiver.store.layout import (
     SnapshotInfo,
     archive_dir,
@@ -199,10 +200,13 @@ def parse_span(text: str) -> pd.Timedelta:
 def published(data_dir: str | Path | None = None, listing: str | None = None) -> pd.DataFrame:
     """One row per entry: the publication interval every observation allows.
 
-    Each snapshot's ``age_text`` implies an interval; the truth lies in all of them, so the
-    narrowed interval is their intersection. ``contradictions`` counts observations that are
-    disjoint from at least one other (the site changed a date, or printed a wrong one); the
-    narrowed bounds are then left empty rather than invented.
+    Each snapshot's row implies an interval (from its ``age_text``, or the time its markup,
+    feed or post page stated); the truth lies in all of them, so the narrowed interval is
+    their intersection. ``published_source`` and ``published_raw`` are those of the
+    narrowest observation (where the best date came from, as found), ``day_exact`` says
+    whether the day is known. ``contradictions`` counts observations that are disjoint from
+    at least one other (the site changed a date, or printed a wrong one); the narrowed
+    bounds are then left empty rather than invented.
     """
     data_dir = archive_dir(data_dir)
     columns = [
@@ -210,6 +214,9 @@ def published(data_dir: str | Path | None = None, listing: str | None = None) ->
         "title",
         "published_earliest",
         "published_latest",
+        "published_source",
+        "published_raw",
+        "day_exact",
         "observations",
         "contradictions",
     ]
@@ -235,6 +242,16 @@ def published(data_dir: str | Path | None = None, listing: str | None = None) ->
         observations=("title", "size"),
     )
     frame["contradictions"] = rows.groupby("entry_id", sort=True)["disjoint"].sum()
+    # The narrowest observation (the first of equals, in snapshot order) names the source.
+    rows["width"] = rows["published_latest"] - rows["published_earliest"]
+    narrowest = rows.loc[rows.groupby("entry_id", sort=True)["width"].idxmin()]
+    narrowest = narrowest.set_index("entry_id")
+    frame["published_source"] = narrowest["published_source"]
+    frame["published_raw"] = narrowest["published_raw"]
     contradicted = frame["contradictions"] > 0
     frame.loc[contradicted, ["published_earliest", "published_latest"]] = pd.NaT
+    frame.loc[contradicted, ["published_source", "published_raw"]] = None
+    width = frame["published_latest"] - frame["published_earliest"]
+    frame["day_exact"] = (width <= DAY_EXACT).astype("boolean")
+    frame.loc[contradicted, "day_exact"] = pd.NA
     return frame.reset_index()[columns]

@@ -57,6 +57,9 @@ def _entry(item: ListingEntry, profile: Any, dropped: str | None) -> dict[str, A
     entry["entry_id"] = item.entry_id
     if item.published_earliest is not None and item.published_latest is not None:
         entry["published"] = [iso_utc(item.published_earliest), iso_utc(item.published_latest)]
+        entry["published_source"] = item.published_source
+        if item.published_conflict:
+            entry["published_conflict"] = item.published_conflict
     for name, reason in item.rejected.items():
         key = {"age_text": "published", "views_text": "views"}.get(name, name)
         if key in profile.counts:
