@@ -73,6 +73,9 @@ def test_what_is_no_time_is_no_evidence(raw: str | None) -> None:
         ('<li><time datetime="2024-03-07T09:12:00Z">a year ago</time></li>', "2024-03-07T09:12:00Z"),
         ('<li><span itemprop="datePublished" content="2024-03-07">Mar</span></li>', "2024-03-07"),
         ('<li><time class="dt-published" datetime="2024-03-07">x</time></li>', "2024-03-07"),
+        # itemprop is a list of tokens (Hexo's NexT writes "dateCreated datePublished").
+        ('<li><time itemprop="dateCreated datePublished" datetime="2024-03-07T10:00:00+08:00">'
+         "x</time></li>", "2024-03-07T10:00:00+08:00"),
         ('<li><abbr class="published" title="2024-03-07T09:12:00Z">x</abbr></li>', "2024-03-07T09:12:00Z"),
         # The publication time, not the update time, whatever their order.
         ('<li><time class="updated" datetime="2025-01-01">u</time>'

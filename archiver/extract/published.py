@@ -92,16 +92,19 @@ def stated_interval(raw: str | None) -> Interval | None:
         return None
 
 
+# itemprop and class are lists of tokens ("dateCreated datePublished").
+_PUBLISHED_PROP = "contains(concat(' ', normalize-space(@itemprop), ' '), ' datePublished ')"
+_MODIFIED_PROP = "contains(concat(' ', normalize-space(@itemprop), ' '), ' dateModified ')"
 # Where an entry's markup states when it was published, most explicit first. An element
 # marked as the time of an update is not a publication time.
 _ENTRY_TIMES = (
-    ".//*[@itemprop='datePublished']/@content",
-    ".//*[@itemprop='datePublished']/@datetime",
+    f".//*[{_PUBLISHED_PROP}]/@content",
+    f".//*[{_PUBLISHED_PROP}]/@datetime",
     ".//*[contains(concat(' ', normalize-space(@class), ' '), ' dt-published ')]/@datetime",
     ".//*[contains(concat(' ', normalize-space(@class), ' '), ' published ')]/@datetime",
     ".//*[contains(concat(' ', normalize-space(@class), ' '), ' published ')]/@title",
     ".//time[@datetime][not(contains(@class, 'updated') or contains(@class, 'modified')"
-    " or @itemprop='dateModified')]/@datetime",
+    f" or {_MODIFIED_PROP})]/@datetime",
 )
 
 
@@ -158,11 +161,11 @@ def json_ld_dates(root: etree._Element, page_url: str) -> dict[str, str]:
 
 _POST_META = (
     ("meta", "//meta[@property='article:published_time']/@content"),
-    ("meta", "//meta[@itemprop='datePublished']/@content"),
+    ("meta", f"//meta[{_PUBLISHED_PROP}]/@content"),
     ("meta", "//meta[@name='article:published_time' or @name='pubdate' or @name='publishdate'"
      " or @name='DC.date.issued' or @name='dc.date.issued' or @name='date']/@content"),
-    ("microdata", "//*[@itemprop='datePublished']/@datetime"),
-    ("microdata", "//*[@itemprop='datePublished']/@content"),
+    ("microdata", f"//*[{_PUBLISHED_PROP}]/@datetime"),
+    ("microdata", f"//*[{_PUBLISHED_PROP}]/@content"),
     ("time", "//time[@pubdate]/@datetime"),
     ("time", "//article//time[@datetime][not(contains(@class, 'updated'))]/@datetime"),
 )  # fmt: skip
