@@ -52,7 +52,11 @@ RUNS = {
     "age": ["ARCHIVER_FEEDS=False"],
     "default": [],
     "follow": ["ARCHIVER_FOLLOW_ENTRIES=True"],
+    # Without the feed, so that posts are followed wherever the listing does not date them
+    # to the day: what following costs, and what the crawl reads from post pages.
+    "posts": ["ARCHIVER_FEEDS=False", "ARCHIVER_FOLLOW_ENTRIES=True"],
 }
+AGAIN = {"again": "follow", "posts_again": "posts"}  # a second crawl into that run's archive
 DAY_EXACT = timedelta(hours=50)
 
 
@@ -86,9 +90,10 @@ class Repository:
 
 
 class Site:
-    """The repository served on 127.0.0.1, its host rewritten to the local one."""
+    """The repository served on 127.0.0.1, its host rewritten to the local one (and, for the
+    seed aggregator, the project's demo listing under ``/demo/``)."""
 
-    def __init__(self, repo: Repository, base_url: str) -> None:
+    def __init__(self, repo: Repository, base_url: str, overlay: Path | None = None) -> None:
         self.repo = repo
         self.log: list[str] = []
         site = self
@@ -97,14 +102,21 @@ class Site:
             def do_GET(self) -> None:
                 path = urlsplit(self.path).path
                 site.log.append(path)
+                if overlay is not None and path.startswith("/demo/"):
+                    file = overlay / (path.removeprefix("/demo/") or "index.html")
+                    if file.is_file():
+                        self.answer(site.rewrite(file.read_bytes()), file.name)
+                        return
                 found = site.repo.resolve(path)
                 if found is None:
                     self.send_response(404)
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
-                body = site.rewrite(site.repo.read(found) or b"")
-                kind = mimetypes.guess_type(found)[0] or "application/octet-stream"
+                self.answer(site.rewrite(site.repo.read(found) or b""), found)
+
+            def answer(self, body: bytes, name: str) -> None:
+                kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
                 self.send_response(200)
                 self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(body)))
@@ -133,10 +145,10 @@ class Site:
         self.httpd.server_close()
 
 
-def crawl(start: str, data_dir: Path, settings: list[str]) -> tuple[float, str]:
+def crawl(start: str, data_dir: Path, settings: list[str], pages: str) -> tuple[float, str]:
     command = [
         sys.executable, "-m", "scrapy", "crawl", "listing", "-a", f"start_urls={start}",
-        "-a", "max_pages=1", "-s", f"ARCHIVER_DATA_DIR={data_dir}", "-s", "DOWNLOAD_DELAY=0",
+        "-a", f"max_pages={pages}", "-s", f"ARCHIVER_DATA_DIR={data_dir}", "-s", "DOWNLOAD_DELAY=0",
         "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "LOG_LEVEL=INFO",
     ]  # fmt: skip
     for setting in settings:
@@ -158,7 +170,7 @@ def measure(frame, posts: list[dict], site: Site, base_url: str) -> dict:
         if isinstance(row.url, str):
             key = canonical_post_key(row.url.replace(local, base_url.rstrip("/")))
             rows.setdefault(key, row)
-    found = day = holds = exact = 0
+    found = dated = day = holds = exact = 0
     sources: Counter[str] = Counter()
     broken = []
     for post in posts:
@@ -170,6 +182,7 @@ def measure(frame, posts: list[dict], site: Site, base_url: str) -> dict:
         earliest, latest = row.published_earliest, row.published_latest
         if earliest is None or str(earliest) == "NaT":
             continue
+        dated += 1
         start, end = day_window(post["date"])
         if earliest <= end and latest >= start:
             holds += 1
@@ -179,7 +192,6 @@ def measure(frame, posts: list[dict], site: Site, base_url: str) -> dict:
             day += 1
         if latest - earliest < timedelta(minutes=1):
             exact += 1
-    dated = sum(v for k, v in sources.items() if k != "None")
     return {
         "labelled": len(posts), "found": found, "dated": dated, "day": day, "holds": holds,
         "exact": exact, "sources": dict(sources), "broken": broken,
@@ -211,21 +223,46 @@ def read_posts(repo: Repository, posts: list[dict]) -> dict:
     return {"labelled": len(posts), "stated": found, "day": day, "holds": holds, "how": hows}
 
 
-def run_site(site_spec: dict, mirrors: Path) -> dict:
+def seed_spec(blog: dict, mirrors: Path) -> dict:
+    """The seed aggregator (the project's demo: "1 years ago" and the like), whose entries
+    link Lil'Log's posts; the truth is the blog's own feed at the corpus's commit."""
+    from lxml import etree
+
+    from archiver.extract.dates import iso_utc
+    from archiver.extract.published import stated_interval
+
+    repo = Repository(git_dir_of(blog, mirrors), blog["commit"])
+    feed = etree.fromstring(repo.read(blog["feed"]) or b"")
+    posts = []
+    for item in feed.iter("item"):
+        interval = stated_interval(item.findtext("pubDate"))
+        assert interval is not None
+        posts.append({"url": item.findtext("link"), "date": iso_utc(interval.earliest)})
+    return blog | {
+        "format": "seed aggregator -> Lil'Log posts", "listing": "demo/index.html",
+        "overlay": ROOT / "data" / "demo", "post": posts, "feed": "", "max_pages": 2,
+    }  # fmt: skip
+
+
+def git_dir_of(site_spec: dict, mirrors: Path) -> Path:
     git_dir = mirrors / site_spec["repo"].replace("/", "+") / "repo"
-    if (git_dir / ".git").is_dir():
-        git_dir = git_dir / ".git"
-    repo = Repository(git_dir, site_spec["commit"])
-    site = Site(repo, site_spec["base_url"])
+    return git_dir / ".git" if (git_dir / ".git").is_dir() else git_dir
+
+
+def run_site(site_spec: dict, mirrors: Path) -> dict:
+    repo = Repository(git_dir_of(site_spec, mirrors), site_spec["commit"])
+    site = Site(repo, site_spec["base_url"], site_spec.get("overlay"))
     listing = site_spec["listing"].removesuffix("index.html")
     start = site.url + listing
     result: dict = {"format": site_spec["format"], "repo": site_spec["repo"]}
     try:
         with tempfile.TemporaryDirectory() as temp:
-            for name, settings in [*RUNS.items(), ("again", RUNS["follow"])]:
-                data_dir = Path(temp) / ("follow" if name == "again" else name)
+            runs = [*RUNS.items(), *((again, RUNS[run]) for again, run in AGAIN.items())]
+            for name, settings in runs:
+                data_dir = Path(temp) / AGAIN.get(name, name)
                 site.log.clear()
-                seconds, log = crawl(start, data_dir, settings)
+                pages = str(site_spec.get("max_pages", 1))
+                seconds, log = crawl(start, data_dir, [*settings], pages)
                 snapshots = sorted((data_dir / "snapshots").glob("snapshot_id=*"))
                 if not snapshots:
                     result[name] = {"error": log.strip().splitlines()[-1:]}
@@ -251,49 +288,61 @@ def run_site(site_spec: dict, mirrors: Path) -> dict:
                 }
     finally:
         site.stop()
-    result["posts"] = read_posts(repo, site_spec["post"])
+    seed = "overlay" in site_spec  # labelled: the feed's posts the listing shows
+    result["labelled"] = result["default"].get("found", 0) if seed else len(site_spec["post"])
+    result["pages"] = read_posts(repo, site_spec["post"] if "overlay" not in site_spec else [])
     return result
 
 
+COLUMNS = (
+    "format", "profile", "labelled", "read", "day-exact: age only", "default (feed)",
+    "follow", "no feed, follow", "to the second: default / follow", "intervals holding the truth",
+    "posts followed / again", "s per post followed", "post pages stating the day",
+)  # fmt: skip
+
+
 def report(results: list[dict]) -> str:
-    lines = [
-        "| format | profile | labelled | read | day-exact: age only | default (feed) | "
-        "follow | to the second (follow) | holds | post requests (follow / again) | "
-        "s per post followed | post pages stating a date (holds) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
-    ]
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + " --- |" * len(COLUMNS)]
     totals: Counter[str] = Counter()
     for r in results:
-        age, default, follow, again = (r.get(k, {}) for k in ("age", "default", "follow", "again"))
-        if "error" in follow or not follow:
-            lines.append(f"| {r['format']} | crawl failed: {follow.get('error')} |")
+        runs = {name: r.get(name) or {} for name in [*RUNS, *AGAIN]}
+        if any("error" in run or not run for run in runs.values()):
+            failed = {k: v.get("error") for k, v in runs.items() if "error" in v or not v}
+            lines.append(f"| {r['format']} | crawl failed: {failed} |")
             continue
-        found = follow["found"]
-        asked = follow["posts_asked"]
-        extra = (follow["seconds"] - default["seconds"]) / asked if asked else 0.0
-        holds = min(age["holds"], default["holds"], follow["holds"])
-        lines.append(
-            f"| {r['format']} | {follow['profile']} | {follow['labelled']} | {found} | "
-            f"{age['day']}/{found} | {default['day']}/{found} | {follow['day']}/{found} | "
-            f"{follow['exact']}/{found} | {holds}/{found} | {follow['requests'].get('other', 0)}"
-            f" / {again['requests'].get('other', 0)} | {extra:.2f} | "
-            f"{r['posts']['stated']}/{r['posts']['labelled']} ({r['posts']['holds']}) |"
-        )
-        totals["exact"] += follow["exact"]
-        totals["posts_stated"] += r["posts"]["stated"]
-        totals["posts_holds"] += r["posts"]["holds"]
-        for name, run in (("age", age), ("default", default), ("follow", follow)):
-            totals[f"{name}_day"] += run["day"]
-        totals["found"] += found
-        totals["holds"] += holds
-        totals["labelled"] += follow["labelled"]
-    lines.append(
-        f"| **all** | | {totals['labelled']} | {totals['found']} | {totals['age_day']}/"
-        f"{totals['found']} | {totals['default_day']}/{totals['found']} | "
-        f"{totals['follow_day']}/{totals['found']} | {totals['exact']}/{totals['found']} | "
-        f"{totals['holds']}/{totals['found']} | | | {totals['posts_stated']}/"
-        f"{totals['labelled']} ({totals['posts_holds']}) |"
-    )
+        found = runs["default"]["found"]
+        dated = sum(run["dated"] for run in runs.values())
+        holds = sum(run["holds"] for run in runs.values())
+        asked = runs["posts"]["posts_asked"]
+        extra = (runs["posts"]["seconds"] - runs["age"]["seconds"]) / asked if asked else None
+        cells = [
+            r["format"], runs["default"]["profile"], r["labelled"], found,
+            *(f"{runs[k]['day']}/{found}" for k in ("age", "default", "follow", "posts")),
+            f"{runs['default']['exact']} / {runs['follow']['exact']}", f"{holds}/{dated}",
+            f"{asked} / {runs['posts_again']['posts_asked']}",
+            "-" if extra is None else f"{extra:.3f}",
+            f"{r['pages']['stated']}/{r['pages']['labelled']} (holds {r['pages']['holds']})",
+        ]  # fmt: skip
+        lines.append("| " + " | ".join(map(str, cells)) + " |")
+        for k in ("age", "default", "follow", "posts"):
+            totals[k] += runs[k]["day"]
+        totals["exact"] += runs["default"]["exact"]
+        totals["follow_exact"] += runs["follow"]["exact"]
+        totals.update(
+            found=found, dated=dated, holds=holds, labelled=r["labelled"],
+            stated=r["pages"]["stated"], post_holds=r["pages"]["holds"], asked=asked,
+            pages=r["pages"]["labelled"],
+            again=runs["posts_again"]["posts_asked"],
+        )  # fmt: skip
+    t = totals
+    cells = [
+        "**all**", "", t["labelled"], t["found"],
+        *(f"{t[k]}/{t['found']}" for k in ("age", "default", "follow", "posts")),
+        f"{t['exact']} / {t['follow_exact']}", f"{t['holds']}/{t['dated']}",
+        f"{t['asked']} / {t['again']}",
+        "", f"{t['stated']}/{t['pages']} (holds {t['post_holds']})",
+    ]  # fmt: skip
+    lines.append("| " + " | ".join(map(str, cells)) + " |")
     return "\n".join(lines)
 
 
@@ -304,6 +353,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="write every figure here")
     args = parser.parse_args()
     sites = tomllib.loads(CORPUS.read_text("utf-8"))["site"]
+    sites.insert(1, seed_spec(sites[0], args.mirrors))
     results = []
     for spec in sites:
         if args.site and spec["format"] != args.site:
