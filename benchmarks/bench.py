@@ -109,13 +109,18 @@ def bench_crawl(listings: int, pages: int, rounds: int) -> dict:
         finally:
             server.stop()
         warc = sum(p.stat().st_size for p in scratch_dir.glob("warc*/snapshots/*/_warc/*.gz"))
+        published = scratch_dir.glob("warc*/snapshots/*/_meta/entries*.jsonl*")
+        jsonl = sum(p.stat().st_size for p in published)
+        parquet = sum(p.stat().st_size for p in scratch_dir.glob("warc*/snapshots/*/*.parquet"))
         rows = sum(1 for _ in (scratch_dir / "bare0.jsonl").open())
     keys = ("seconds", "cpu", "rss")
     median = {name: {key: statistics.median(r[key] for r in runs) for key in keys}
               for name, runs in results.items()}  # fmt: skip
     seconds = {name: [round(r["seconds"], 2) for r in runs] for name, runs in results.items()}
     return {"pages": listings * pages, "rows": rows, "median": median, "runs": seconds,
-            "warc_bytes_per_page": warc / rounds / (listings * pages)}  # fmt: skip
+            "warc_bytes_per_page": warc / rounds / (listings * pages),
+            "jsonl_bytes_per_page": jsonl / rounds / (listings * pages),
+            "parquet_bytes_per_page": parquet / rounds / (listings * pages)}  # fmt: skip
 
 
 def bench_workers(listings: int, pages: int, hosts: int, rounds: int) -> dict:
@@ -396,6 +401,9 @@ def report(results: dict) -> str:
         f"{ours['cpu'] / nowarc['cpu']:.2f}x | |",
         f"| WARC bytes on disk per page (gzip) | | "
         f"{results['crawl']['warc_bytes_per_page'] / 1024:.1f} KiB | | |",
+        f"| rows on disk per page: JSON Lines (gzip) + Parquet | | "
+        f"{results['crawl']['jsonl_bytes_per_page'] / 1024:.1f} KiB + "
+        f"{results['crawl']['parquet_bytes_per_page'] / 1024:.1f} KiB | | |",
         f"| extraction per page (20 entries, 5 fields) | lxml by hand "
         f"{extract['lxml by hand']:.0f} µs | {extract['profile']:.0f} µs | "
         f"{extract['profile'] / extract['lxml by hand']:.2f}x | |",

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
@@ -146,11 +147,30 @@ def test_polars_reads_the_snapshots_directory(demo_crawl) -> None:
     assert frame["snapshot_id"].unique().to_list() == [list_snapshots(data_dir)[0].snapshot_id]
 
 
+def test_the_jsonl_copy_is_gzip_that_pandas_duckdb_and_polars_read(demo_crawl) -> None:
+    import duckdb
+    import polars
+
+    _, data_dir = demo_crawl
+    [snapshot] = list_snapshots(data_dir)
+    path = snapshot.path / "_meta" / "entries.jsonl.gz"
+    assert not (snapshot.path / "_meta" / "entries.jsonl").exists()
+    titles = archiver.load(data_dir)["title"].tolist()
+    assert pd.read_json(path, lines=True)["title"].tolist() == titles
+    assert [
+        r[0] for r in duckdb.sql(f"SELECT title FROM read_json_auto('{path}')").fetchall()
+    ] == titles
+    assert polars.read_ndjson(path)["title"].to_list() == titles
+    plain = len(gzip.decompress(path.read_bytes()))
+    assert path.stat().st_size < plain / 3  # text compresses; the figure is in RESULTS.md
+
+
 def test_jsonl_holds_the_same_rows(demo_crawl) -> None:
     """Every column of every row, value for value, in both files of the snapshot."""
     _, data_dir = demo_crawl
     [snapshot] = list_snapshots(data_dir)
-    lines = (snapshot.path / "_meta" / "entries.jsonl").read_text("utf-8").splitlines()
+    compressed = snapshot.path / "_meta" / "entries.jsonl.gz"
+    lines = gzip.decompress(compressed.read_bytes()).decode("utf-8").splitlines()
     from_json = [json.loads(line) for line in lines]
     from_parquet = archiver.load(data_dir)
     assert [list(row) for row in from_json] == [list(from_parquet.columns)] * 15

@@ -825,8 +825,8 @@ def test_an_error_while_making_a_row_fails_its_page(site, tmp_path, pipeline, re
     assert_page2_failed(result, snapshot, s, reason)
     frame = archiver.load(tmp_path / "data")
     assert frame["position"].tolist() == [1, 2, 3, 4, 6]  # every other row is kept
-    jsonl = snapshot.path / "_meta" / "entries.jsonl"
-    assert len(jsonl.read_text("utf-8").splitlines()) == 5  # the two files agree
+    jsonl = snapshot.path / "_meta" / "entries.jsonl.gz"
+    assert len(gzip.decompress(jsonl.read_bytes()).splitlines()) == 5  # the two files agree
 
 
 def test_a_crawl_that_publishes_nothing_never_exits_0(site, tmp_path) -> None:

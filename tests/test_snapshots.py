@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
 import os
 import shutil
@@ -10,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
+import archiver
 from archiver.errors import ArchiverError
 from archiver.store.layout import check_snapshot_id, list_snapshots, new_snapshot_id
+from archiver.store.publishing import parts, uncompress_parts
 from archiver.store.staging import StagedSnapshot, snapshot_status
 from archiver.store.verify import verify_snapshot
 from tests.factories import T0, day, entry, publish
@@ -63,7 +67,7 @@ def test_a_sound_snapshot_verifies(tmp_path) -> None:
     assert verify_snapshot(info) == []
 
 
-@pytest.mark.parametrize("name", ["entries.parquet", "_meta/entries.jsonl"])
+@pytest.mark.parametrize("name", ["entries.parquet", "_meta/entries.jsonl.gz"])
 @pytest.mark.parametrize("where", [0.1, 0.5, 0.95])
 def test_one_flipped_byte_is_caught(tmp_path, name: str, where: float) -> None:
     path = publish(tmp_path, "s1", [entry("s1", f"Post {i}", i) for i in range(1, 30)]) / name
@@ -77,7 +81,7 @@ def test_one_flipped_byte_is_caught(tmp_path, name: str, where: float) -> None:
 
 def test_missing_file_and_bad_manifest_are_reported(tmp_path) -> None:
     path = publish(tmp_path, "s1", [entry("s1", "First", 1)])
-    os.remove(path / "_meta" / "entries.jsonl")
+    os.remove(path / "_meta" / "entries.jsonl.gz")
     publish(tmp_path, "s2", [entry("s2", "First", 1)])
     (tmp_path / "snapshots" / "snapshot_id=s2" / "_meta" / "manifest.json").write_text("{not json")
     infos = list_snapshots(tmp_path)
@@ -96,7 +100,43 @@ def test_row_count_mismatch_is_reported(tmp_path) -> None:
     problems = verify_snapshot(list_snapshots(tmp_path)[0])
     # Each file is named, with what it holds: rows of the Parquet file, lines of the JSONL.
     assert "snapshot s1: entries.parquet has 1 rows, manifest says 2" in problems
-    assert "snapshot s1: _meta/entries.jsonl has 1 lines, manifest says 2" in problems
+    assert "snapshot s1: _meta/entries.jsonl.gz has 1 lines, manifest says 2" in problems
+
+
+def test_a_snapshot_published_before_compression_still_verifies_and_loads(tmp_path) -> None:
+    """Snapshots of manifest format 1 keep their plain ``_meta/entries.jsonl``; nothing rewrites them."""
+    path = publish(tmp_path, "s1", [entry("s1", "First", 1), entry("s1", "Second", 2)])
+    compressed = path / "_meta" / "entries.jsonl.gz"
+    plain = path / "_meta" / "entries.jsonl"
+    plain.write_bytes(gzip.decompress(compressed.read_bytes()))
+    compressed.unlink()
+    manifest_path = path / "_meta" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["files"]["_meta/entries.jsonl"] = manifest["files"].pop("_meta/entries.jsonl.gz") | {
+        "sha256": hashlib.sha256(plain.read_bytes()).hexdigest(),
+        "bytes": plain.stat().st_size,
+    }
+    manifest_path.write_text(json.dumps(manifest))
+    [info] = list_snapshots(tmp_path)
+    assert verify_snapshot(info) == []
+    assert archiver.load(tmp_path)["title"].tolist() == ["First", "Second"]
+
+
+def test_a_torn_gzip_is_reported_not_a_crash(tmp_path) -> None:
+    path = publish(tmp_path, "s1", [entry("s1", f"Post {i}", i) for i in range(1, 30)])
+    compressed = path / "_meta" / "entries.jsonl.gz"
+    compressed.write_bytes(compressed.read_bytes()[:-20])
+    problems = verify_snapshot(list_snapshots(tmp_path)[0])
+    assert any("entries.jsonl.gz cannot be read" in p for p in problems), problems
+
+
+def test_the_same_rows_compress_to_the_same_bytes(tmp_path) -> None:
+    """No time or name in the gzip header: a reading published twice has one checksum."""
+    rows = [entry("s1", f"Post {i}", i) for i in range(1, 30)]
+    first = publish(tmp_path / "a", "s1", rows) / "_meta" / "entries.jsonl.gz"
+    second = publish(tmp_path / "b", "s1", rows) / "_meta" / "entries.jsonl.gz"
+    assert first.read_bytes() == second.read_bytes()
+    assert gzip.decompress(first.read_bytes()).count(b"\n") == 29
 
 
 @pytest.mark.parametrize(
@@ -178,3 +218,21 @@ def test_evidence_is_linked_or_copied_into_a_folder_that_may_exist(tmp_path, mon
         assert copy.read_bytes() == original.read_bytes()
         assert copy.stat().st_ino != original.stat().st_ino
         assert copy.stat().st_mtime_ns == original.stat().st_mtime_ns
+
+
+def test_a_publish_cut_off_while_compressing_reads_the_whole_plain_file(tmp_path) -> None:
+    """Killed between writing ``.jsonl.gz`` and removing ``.jsonl``: the plain file is whole,
+    the compressed one may be torn; the next attempt (or a resumed crawl) takes the plain."""
+    meta = tmp_path / "_meta"
+    meta.mkdir()
+    (meta / "entries.jsonl").write_bytes(b'{"a": 1}\n{"a": 2}\n')
+    (meta / "entries.jsonl.gz").write_bytes(gzip.compress(b'{"a": 1}\n')[:-4])  # torn
+    (meta / "entries-w2.jsonl.gz").write_bytes(gzip.compress(b'{"a": 3}\n'))
+    assert parts(tmp_path) == [
+        ("entries-w2.parquet", "_meta/entries-w2.jsonl.gz"),
+        ("entries.parquet", "_meta/entries.jsonl"),
+    ]
+    uncompress_parts(tmp_path)
+    assert sorted(p.name for p in meta.iterdir()) == ["entries-w2.jsonl", "entries.jsonl"]
+    assert (meta / "entries.jsonl").read_bytes() == b'{"a": 1}\n{"a": 2}\n'
+    assert (meta / "entries-w2.jsonl").read_bytes() == b'{"a": 3}\n'

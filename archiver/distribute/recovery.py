@@ -20,7 +20,7 @@ from archiver.evidence.records import WARC_FOLDER
 from archiver.evidence.writer import recover as recover_warc
 from archiver.store.durable import write_synced
 from archiver.store.layout import MANIFEST_FILE, PENDING_FILE, STAGING
-from archiver.store.publishing import parts
+from archiver.store.publishing import parts, uncompress_parts
 
 logger = logging.getLogger("archiver.workers")
 
@@ -206,6 +206,7 @@ def settle_parts(
     """
     for stale in folder.glob("entries*.parquet"):
         stale.unlink()
+    uncompress_parts(folder)  # a killed publisher may have begun compressing them
     rows: dict[str, int] = {}
     sources: set[str] = set()
     for _, jsonl in parts(folder):

@@ -6,7 +6,7 @@ Layout under ``<ARCHIVER_DATA_DIR>``::
       snapshot_id=20261127T165155042Z-3fa2c1/    <- hive partition: pyarrow, DuckDB, polars, Spark
         entries.parquet
         _meta/manifest.json                     <- "_" folders are skipped by Parquet readers
-        _meta/entries.jsonl
+        _meta/entries.jsonl.gz
     .staging/<snapshot_id>/                     <- a crawl in progress; never read as a snapshot
 
 A crawl writes into ``.staging``; when the spider closes, the files are synced, the manifest

@@ -21,7 +21,7 @@ from archiver.errors import ArchiverError
 logger = logging.getLogger(__name__)
 
 
-MANIFEST_FORMAT = 1
+MANIFEST_FORMAT = 2  # 2: rows gzipped (_meta/entries.jsonl.gz), dating, published_* sources
 SNAPSHOTS = "snapshots"
 # Earlier readings of a capture, moved here when `archiver reparse` reads it again (see
 # settle_readings): outside snapshots/, so that a reader of that folder counts no row twice.
@@ -29,7 +29,10 @@ SUPERSEDED = "superseded"
 STAGING = ".staging"
 PARTITION = "snapshot_id="
 PARQUET_FILE = "entries.parquet"
-JSONL_FILE = "_meta/entries.jsonl"
+JSONL_FILE = "_meta/entries.jsonl"  # as staged (and published, before compression)
+# The rows as JSON Lines in a published snapshot, gzipped, which pandas, DuckDB, polars, jq
+# (zcat) and every language read without an extra library, at a fifth of the bytes.
+COMPRESSED = ".gz"
 MANIFEST_FILE = "_meta/manifest.json"
 PROFILES_FOLDER = "_meta/profiles"
 # A sealed snapshot waiting for `archiver.cli.publish` (see SnapshotWriter.spider_closed).

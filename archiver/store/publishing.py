@@ -16,6 +16,7 @@ from archiver.evidence.records import files as warc_files
 from archiver.items import arrow_schema
 from archiver.store.durable import fsync_dir, sha256_file, write_synced
 from archiver.store.layout import (
+    COMPRESSED,
     JSONL_FILE,
     MANIFEST_FILE,
     PARQUET_FILE,
@@ -31,6 +32,8 @@ from archiver.store.locks import held
 from archiver.store.rows import (
     ROW_GROUP_SIZE,
     ParquetRowWriter,
+    compress_jsonl,
+    decompress_jsonl,
     read_jsonl_batches,
 )
 
@@ -53,12 +56,17 @@ def part_name(part: str | None) -> tuple[str, str]:
 
 
 def parts(folder: Path) -> list[tuple[str, str]]:
-    """The (Parquet, JSON Lines) names of every part staged or published in ``folder``."""
-    found = []
-    for jsonl in sorted((folder / "_meta").glob("entries*.jsonl")):
-        part = jsonl.stem.removeprefix("entries").removeprefix("-") or None
-        found.append(part_name(part))
-    return found
+    """The (Parquet, JSON Lines) names of every part staged or published in ``folder``; the
+    JSON Lines name as it is on disk (``.jsonl`` staged, ``.jsonl.gz`` published)."""
+    found: dict[str, str] = {}
+    meta = folder / "_meta"
+    # A crash while compressing leaves both files: the plain one is the whole one.
+    for pattern in ("entries*.jsonl", f"entries*.jsonl{COMPRESSED}"):
+        for jsonl in sorted(meta.glob(pattern)):
+            stem = jsonl.name.removesuffix(COMPRESSED).removesuffix(".jsonl")
+            parquet, _ = part_name(stem.removeprefix("entries").removeprefix("-") or None)
+            found.setdefault(parquet, jsonl.relative_to(folder).as_posix())
+    return sorted(found.items())
 
 
 def build_parquet(folder: Path, jsonl: str, parquet: str) -> int:
@@ -82,9 +90,13 @@ def finish_files(folder: Path, rows: int) -> dict[str, dict[str, Any]]:
     file; the parts' rows must add up to ``rows``."""
     files: dict[str, dict[str, Any]] = {}
     built = 0
-    for parquet, jsonl in parts(folder):
-        count = build_parquet(folder, jsonl, parquet)
+    for parquet, staged in parts(folder):
+        (folder / parquet).unlink(missing_ok=True)  # begun by a publish that was cut off
+        count = build_parquet(folder, staged, parquet)
         built += count
+        jsonl = staged
+        if not staged.endswith(COMPRESSED):
+            jsonl = compress_jsonl(folder / staged).relative_to(folder).as_posix()
         for name in (parquet, jsonl):
             path = folder / name
             files[name] = {"sha256": sha256_file(path), "bytes": path.stat().st_size, "rows": count}
@@ -135,6 +147,17 @@ def publish_dir(folder: Path, target: Path, manifest: dict[str, Any]) -> Path:
     return target
 
 
+def uncompress_parts(folder: Path) -> None:
+    """Every part's JSON Lines plain again, as the crawl staged it: for a staging folder a
+    publish began and did not finish, which a resumed crawl appends to, or a shared crawl's
+    next publisher settles (``archiver.distribute.recovery``)."""
+    for compressed in (folder / "_meta").glob(f"entries*.jsonl{COMPRESSED}"):
+        if compressed.with_suffix("").exists():  # cut off while compressing: plain is whole
+            compressed.unlink()
+        else:
+            decompress_jsonl(compressed)
+
+
 def keep_for_resume(folder: Path, journal: Path) -> bool:
     """After a publish failed (a full disk), leave a staging folder as a resumed crawl
     wants it: the JSON Lines and WARC files kept, what publishing had begun to build (Parquet
@@ -143,6 +166,7 @@ def keep_for_resume(folder: Path, journal: Path) -> bool:
     for path in [*folder.glob("entries*.parquet"), folder / MANIFEST_FILE]:
         path.unlink(missing_ok=True)
     try:
+        uncompress_parts(folder)
         (folder / RESUME_FILE).unlink(missing_ok=True)
         write_synced(folder / RESUME_FILE, {"journal": str(journal)})
     except OSError:

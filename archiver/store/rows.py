@@ -8,10 +8,14 @@ Lines without it, and ``archiver.cli.publish`` builds the Parquet file without S
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
+import os
+import shutil
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from archiver.extract.dates import iso_utc
@@ -46,11 +50,45 @@ def json_line(row: Any, columns: Iterable[str]) -> bytes:
     return json.dumps(document, ensure_ascii=False).encode("utf-8") + b"\n"
 
 
+def open_jsonl(path: str | os.PathLike[str]) -> BinaryIO:
+    """A JSON Lines file for reading, gzip or plain by its name (``.jsonl.gz``, ``.jsonl``)."""
+    if str(path).endswith(".gz"):
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return open(path, "rb")
+
+
+def compress_jsonl(source: Path) -> Path:
+    """``source`` gzipped beside it (``.jsonl.gz``, synced), then ``source`` removed.
+
+    The output is deterministic (no name, no time in the gzip header): the same rows give
+    the same bytes and checksum, read again or published again. A crash part-way leaves
+    ``source`` whole, and the next attempt writes the compressed file afresh."""
+    target = source.with_name(source.name + ".gz")
+    with source.open("rb") as raw, target.open("wb") as out:
+        with gzip.GzipFile(filename="", fileobj=out, mode="wb", compresslevel=6, mtime=0) as gz:
+            shutil.copyfileobj(raw, gz, 1 << 20)
+        out.flush()
+        os.fsync(out.fileno())
+    source.unlink()
+    return target
+
+
+def decompress_jsonl(source: Path) -> Path:
+    """The reverse, for a staging folder a resumed crawl appends to again."""
+    target = source.with_name(source.name.removesuffix(".gz"))
+    with gzip.open(source, "rb") as gz, target.open("wb") as out:
+        shutil.copyfileobj(gz, out, 1 << 20)
+        out.flush()
+        os.fsync(out.fileno())
+    source.unlink()
+    return target
+
+
 def read_jsonl_batches(path: Any, size: int) -> Iterator[list[dict[str, Any]]]:
-    """Rows of a JSON Lines file written by ``json_line``, typed again (timestamps back to
-    aware datetimes), ``size`` at a time."""
+    """Rows of a JSON Lines file written by ``json_line`` (plain or gzip), typed again
+    (timestamps back to aware datetimes), ``size`` at a time."""
     batch: list[dict[str, Any]] = []
-    with open(path, "rb") as handle:
+    with open_jsonl(path) as handle:
         for line in handle:
             row = json.loads(line)
             for name in _TIMESTAMPS:

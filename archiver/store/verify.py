@@ -9,6 +9,7 @@ from archiver.evidence.reader import verify_file as verify_warc_file
 from archiver.evidence.records import WARC_FOLDER
 from archiver.store.durable import sha256_file
 from archiver.store.layout import JSONL_FILE, PARQUET_FILE, SnapshotInfo
+from archiver.store.rows import open_jsonl
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ def verify_snapshot(info: SnapshotInfo) -> list[str]:
     data = [name for name in files if not name.startswith(f"{WARC_FOLDER}/")]
     if not any(name.endswith(".parquet") for name in data):
         problems.append(f"{where}: manifest lists no {PARQUET_FILE}")
-    if not any(name.endswith(".jsonl") for name in data):
+    if not any(name.endswith((".jsonl", ".jsonl.gz")) for name in data):
         problems.append(f"{where}: manifest lists no {JSONL_FILE}")
     records: dict[str, dict[str, str]] = {}
     for name, expected in files.items():
@@ -58,20 +59,24 @@ def verify_snapshot(info: SnapshotInfo) -> list[str]:
             found, more = _verify_parquet(info, name, records)
             rows["parquet"] += found
             problems += more
-        elif name.endswith(".jsonl"):
+        elif name.endswith((".jsonl", ".jsonl.gz")):
             lines = 0
-            with path.open("rb") as handle:
-                for number, line in enumerate(handle, start=1):
-                    lines += 1
-                    try:
-                        json.loads(line)
-                    except ValueError:
-                        problems.append(f"{where}: {name} line {number} is not JSON")
-                        break
+            try:
+                with open_jsonl(path) as handle:
+                    for number, line in enumerate(handle, start=1):
+                        lines += 1
+                        try:
+                            json.loads(line)
+                        except ValueError:
+                            problems.append(f"{where}: {name} line {number} is not JSON")
+                            break
+            except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError
+                problems.append(f"{where}: {name} cannot be read: {exc}")
             rows["jsonl"] += lines
     expected_rows = info.manifest.get("rows")
     for kind, found in rows.items():
-        name = PARQUET_FILE if kind == "parquet" else JSONL_FILE
+        jsonl = next((n for n in data if n.endswith((".jsonl", ".jsonl.gz"))), JSONL_FILE)
+        name = PARQUET_FILE if kind == "parquet" else jsonl
         if found != expected_rows:
             unit = "rows" if kind == "parquet" else "lines"
             problems.append(f"{where}: {name} has {found} {unit}, manifest says {expected_rows}")
