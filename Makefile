@@ -32,10 +32,18 @@ $(PYWB)/.installed:
 	$(PYWB)/bin/python -m pip install --quiet 'pywb==2.10.0'
 	touch $@
 
+# py-wacz, the WACZ reference tool, proves `archiver export --wacz` packages validate
+# (tests/test_wacz.py). It pins black, typer and pytest-cov: a venv of its own too.
+WACZ ?= .venv-wacz
+$(WACZ)/.installed:
+	$(PYTHON) -m venv $(WACZ)
+	$(WACZ)/bin/python -m pip install --quiet 'wacz==0.5.0'
+	touch $@
+
 crawl: $(VENV)/.installed
 	$(BIN)/scrapy crawl listing
 
-test: $(VENV)/.installed $(PYWB)/.installed
+test: $(VENV)/.installed $(PYWB)/.installed $(WACZ)/.installed
 	$(BIN)/ruff check archiver tests
 	$(BIN)/ruff format --check archiver tests
 	$(BIN)/python -m pytest

@@ -95,7 +95,7 @@ def test_published_table_and_json(tmp_path, capsys) -> None:
 @pytest.mark.parametrize(
     "command",
     ["snapshots", "diff", "history", "published", "plot", "report", "prune", "verify",
-     "reparse", "profile check", "profile list", "profile suggest"],
+     "reparse", "export", "profile check", "profile list", "profile suggest"],
 )  # fmt: skip
 def test_every_command_explains_itself_and_takes_a_data_dir(command: str) -> None:
     result = archiver_command(*command.split(), "--help")

@@ -21,7 +21,7 @@ from archiver.cli.reading import (
     cmd_snapshots,
     cmd_top,
 )
-from archiver.cli.upkeep import cmd_prune, cmd_verify
+from archiver.cli.upkeep import cmd_export, cmd_prune, cmd_verify
 from archiver.errors import ArchiverError
 from archiver.store.layout import archive_dir
 from archiver.version import __version__
@@ -56,6 +56,7 @@ def cmd_reparse(args: argparse.Namespace, out: TextIO) -> int:
 # empty one (a project before its first crawl) as empty; the folder must still exist.
 _READERS = {
     cmd_diff, cmd_history, cmd_published, cmd_top, cmd_plot, cmd_report, cmd_verify, cmd_reparse,
+    cmd_export,
 }  # fmt: skip
 
 
@@ -184,6 +185,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="check every snapshot against its manifest (exit 1 on damage)",
     )
     p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser(
+        "export",
+        parents=[common],
+        help="write a snapshot's evidence as a WACZ package (ReplayWeb.page, pywb)",
+        description="Write one snapshot's WARC files, a CDXJ index, the listing pages its "
+        "rows were read from and a datapackage.json with every file's SHA-256 as one WACZ "
+        "1.1.1 file. The snapshot is verified first; a damaged one is not exported.",
+    )
+    p.add_argument("snapshot", help="the snapshot id")
+    p.add_argument("--wacz", action="store_true", required=True, help="as WACZ (the format)")
+    p.add_argument("-o", "--output", help="the file to write (default: <snapshot id>.wacz)")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser(
         "reparse",

@@ -1,4 +1,4 @@
-"""The ``archiver`` sub-commands that look after an archive: prune and verify."""
+"""The ``archiver`` sub-commands that look after an archive: prune, verify and export."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import TextIO
 
 from archiver.cli.output import Progress, say
-from archiver.store.layout import list_snapshots
+from archiver.errors import ArchiverError
+from archiver.store.layout import JSONL_FILE, find_snapshot, list_snapshots
+from archiver.store.rows import open_jsonl
 from archiver.store.verify import verify_snapshot
 
 
@@ -59,3 +61,33 @@ def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
         )
     say(out, f"{len(snapshots)} snapshot(s) checked, {len(problems)} problem(s)")
     return 1 if problems else 0
+
+
+def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
+    """``archiver export --wacz SNAPSHOT``: its evidence as one WACZ package, checked first:
+    a damaged snapshot is not exported as if it were sound."""
+    import json
+
+    from archiver.evidence.wacz import write_wacz
+
+    snapshot = find_snapshot(
+        list_snapshots(args.data_dir, superseded=True), args.snapshot, args.data_dir
+    )
+    problems = verify_snapshot(snapshot)
+    if problems:
+        raise ArchiverError(f"{problems[0]} (and {len(problems) - 1} more); not exported")
+    target = Path(args.output or f"{snapshot.snapshot_id}.wacz")
+    if not target.parent.is_dir():
+        raise ArchiverError(f"{target.parent} is not a folder")
+    names = [n for n in snapshot.manifest.get("files", {}) if n.endswith((".jsonl", ".jsonl.gz"))]
+    page_ids = set()
+    for name in names or [JSONL_FILE]:
+        with open_jsonl(snapshot.path / name) as rows:
+            page_ids |= {json.loads(line).get("warc_record_id") for line in rows}
+    try:
+        package = write_wacz(snapshot.path, target, snapshot.manifest, page_ids - {None})
+    except ValueError as exc:
+        raise ArchiverError(str(exc)) from None
+    warcs = sum(1 for r in package["resources"] if r["path"].startswith("archive/"))
+    say(out, f"wrote {target} ({warcs} WARC file(s), {target.stat().st_size:,} bytes)")
+    return 0
