@@ -8,6 +8,7 @@ closes.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -86,6 +87,7 @@ class SnapshotWriter:
                     "http-header-user-agent": self.crawler.settings.get("USER_AGENT", ""),
                 },
                 evidence_from=Path(self.replay_from) if self.replay_from else None,
+                originals=self.originals(spider),
             )
         except OSError as exc:
             logger.error("cannot write snapshots under %s: %s", self.data_dir, exc)
@@ -95,6 +97,21 @@ class SnapshotWriter:
         if journal is not None:  # archiver prune keeps a folder a crawl will resume
             write_synced(self.snapshot.path / RESUME_FILE, {"journal": str(journal.path)})
         logger.info("snapshot %s: writing to %s", self.snapshot.snapshot_id, self.snapshot.path)
+
+    def originals(self, spider: Spider) -> dict[str, Any] | None:
+        """What this crawl's responses may revisit: the payloads the listing's last
+        snapshot keeps (``ARCHIVER_REVISITS``, on). A reparse writes no WARC records."""
+        if not self.warc or self.replay_from:
+            return None
+        if not self.crawler.settings.getbool("ARCHIVER_REVISITS", True):
+            return None
+        from archiver.evidence.revisits import previous_originals
+
+        try:
+            return previous_originals(self.data_dir, list(getattr(spider, "start_urls", [])))
+        except OSError as exc:  # an unreadable earlier snapshot: store every payload again
+            logger.warning("revisits off for this crawl: %s", exc)
+            return None
 
     def staging_options(self) -> dict[str, Any]:
         """More for ``StagedSnapshot``: a worker of a shared crawl writes a part."""
@@ -218,6 +235,21 @@ class SnapshotWriter:
                     handle.flush()
                     os.fsync(handle.fileno())
 
+    def _revisits(self) -> dict[str, Any]:
+        assert self.snapshot is not None
+        warc = self.snapshot.warc
+        if warc is not None:
+            return {"records": warc.revisits, "of": sorted(warc.revisited)}
+        if self.replay_from:
+            from archiver.store.layout import MANIFEST_FILE
+
+            try:
+                source = json.loads((Path(self.replay_from) / MANIFEST_FILE).read_text("utf-8"))
+            except (OSError, ValueError):
+                source = {}
+            return source.get("revisits") or {"records": 0, "of": []}
+        return {"records": 0, "of": []}
+
     def build_manifest(self, spider: Spider, reason: str) -> dict[str, Any]:
         """Everything the manifest says but the files' checksums and the schema."""
         assert self.snapshot is not None
@@ -272,6 +304,9 @@ class SnapshotWriter:
                 "captured": self.warc,
                 "records_written": self.snapshot.warc.records if self.snapshot.warc else 0,
             },
+            # The snapshots whose originals this one's revisit records point to (prune keeps
+            # them); a reparse shares its original's WARC files, and so its revisits.
+            "revisits": self._revisits(),
             "stats": {k: v for k, v in sorted(stats.items()) if k.startswith("archiver/")},
         }
 

@@ -108,6 +108,9 @@ ARCHIVER_LISTINGS = ""
 ARCHIVER_SNAPSHOTS = True
 # Keep every response of the crawl as evidence, in WARC files inside the snapshot.
 ARCHIVER_WARC = True
+# A response whose payload the listing's last snapshot already keeps is written as a WARC
+# revisit record pointing to it (archiver/evidence/revisits.py): unchanged pages stored once.
+ARCHIVER_REVISITS = True
 # Set by `archiver reparse`: the snapshot directory whose WARC files answer every request.
 ARCHIVER_REPLAY = ""
 # --- Exact dates (archiver/spiders/dating.py): the times entries' markup, the site's feed and

@@ -51,6 +51,7 @@ BAD_SETTINGS: dict[str, list[str]] = {
     "ARCHIVER_RETRY_AFTER_MAX": ["-2", "x"],
     "ARCHIVER_SNAPSHOTS": ["maybe", "on"],
     "ARCHIVER_WARC": ["maybe", "yes"],
+    "ARCHIVER_REVISITS": ["perhaps"],
 }
 
 

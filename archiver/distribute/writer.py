@@ -65,6 +65,11 @@ class SharedSnapshotWriter(Publishing, SnapshotWriter):
         crawler.signals.connect(writer.spider_idle, signal=signals.spider_idle)
         return writer
 
+    def originals(self, spider: Spider) -> dict[str, Any] | None:
+        """No revisits in a shared crawl (yet): each worker would know only its own, and the
+        one manifest that lists the snapshots they need is written by one of them."""
+        return None
+
     def staging_options(self) -> dict[str, Any]:
         return {"part": self.frontier.worker}
 

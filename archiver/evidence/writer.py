@@ -36,6 +36,7 @@ from archiver.evidence.records import (
     public_url,
     warc_date,
 )
+from archiver.evidence.revisits import REFERS_TO, Original, payload_digest
 from archiver.version import PROJECT_URL, __version__
 
 logger = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ class WarcWriter:
         info: dict[str, str] | None = None,
         max_bytes: int = MAX_FILE_BYTES,
         level: int = 6,
+        originals: dict[str, Original] | None = None,
     ) -> None:
         self.folder = folder
         self.prefix = prefix
@@ -76,6 +78,10 @@ class WarcWriter:
         self._name: str | None = None  # the file records go to, as the caller sees it
         self._size = 0
         self.records = 0
+        # Payloads an earlier snapshot keeps (archiver.evidence.revisits): written as revisits.
+        self.originals = originals or {}
+        self.revisits = 0
+        self.revisited: set[str] = set()  # the snapshots those revisits need
         self._builder = WARCWriter(io.BytesIO(), gzip=False, warc_version=WARC_VERSION)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="warc")
         self._pending: deque[Future[None]] = deque()
@@ -195,18 +201,34 @@ class WarcWriter:
         except ValueError:
             phrase = ""
         status_line = f"{exchange.status} {phrase}".strip()
-        response = self._builder.create_warc_record(
-            url,
-            "response",
-            payload=io.BytesIO(exchange.body),
-            length=len(exchange.body),
-            warc_headers_dict=headers,
-            http_headers=StatusAndHeaders(
-                status_line,
-                header_pairs(exchange.headers, TRANSPORT_HEADERS),
-                protocol=exchange.protocol or "HTTP/1.1",
-            ),
+        http_headers = StatusAndHeaders(
+            status_line,
+            header_pairs(exchange.headers, TRANSPORT_HEADERS),
+            protocol=exchange.protocol or "HTTP/1.1",
         )
+        original = self.originals.get(payload_digest(exchange.body)) if exchange.body else None
+        if original is not None:  # kept by an earlier snapshot: point to it
+            response = self._builder.create_revisit_record(
+                url,
+                payload_digest(exchange.body),
+                original.uri,
+                original.date,
+                http_headers=http_headers,
+                warc_headers_dict=headers,
+            )
+            response.rec_headers.add_header("WARC-Refers-To", original.record_id)
+            response.rec_headers.add_header(REFERS_TO, original.reference)
+            self.revisits += 1
+            self.revisited.add(original.snapshot_id)
+        else:
+            response = self._builder.create_warc_record(
+                url,
+                "response",
+                payload=io.BytesIO(exchange.body),
+                length=len(exchange.body),
+                warc_headers_dict=headers,
+                http_headers=http_headers,
+            )
         parts = urlsplit(url)
         target = parts.path or "/"
         if parts.query:

@@ -134,6 +134,7 @@ RULES: dict[str, Rule] = {
     "ARCHIVER_LISTINGS": Rule("empty, or a listings file that exists (TOML)", _listings_file),
     "ARCHIVER_SNAPSHOTS": Rule("True or False", _boolean),
     "ARCHIVER_WARC": Rule("True or False", _boolean),
+    "ARCHIVER_REVISITS": Rule("True or False", _boolean),
     "ARCHIVER_MAX_PAGES": Rule("a whole number of pages, at least 1", _whole(1)),
     "ARCHIVER_FEEDS": Rule("True or False", _boolean),
     "ARCHIVER_FOLLOW_ENTRIES": Rule("True or False", _boolean),

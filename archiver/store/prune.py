@@ -152,6 +152,7 @@ def plan(
                 capture.keep.append("damaged: never pruned; see `archiver verify`")
             if not capture.keep and any(held(s.path, exclusive=True) for s in capture.snapshots):
                 capture.keep.append("in use by a running process")
+    _keep_originals(captures)
     staging: list[tuple[Path, str | None]] = []
     staging_dir = Path(data_dir) / STAGING
     for folder in sorted(staging_dir.iterdir()) if staging_dir.is_dir() else []:
@@ -163,6 +164,27 @@ def plan(
             staging.append((folder, None))
     ordered = sorted(captures.values(), key=lambda c: (c.group, c.time))
     return Plan(ordered, staging)
+
+
+def _keep_originals(captures: dict[str, Capture]) -> None:
+    """A kept snapshot whose WARC revisit records point into an older one needs that one:
+    it is kept too, and the plan says for whom (and so on, for the snapshots it needs)."""
+    changed = True
+    while changed:
+        changed = False
+        for capture in list(captures.values()):
+            if not capture.keep:
+                continue
+            for info in capture.snapshots:
+                for needed in (info.manifest.get("revisits") or {}).get("of") or []:
+                    original = captures.get(root_id(needed))
+                    if original is None or original is capture:
+                        continue
+                    why = f"holds the originals that {capture.root} revisits"
+                    if not original.keep:
+                        changed = True
+                    if why not in original.keep:
+                        original.keep.append(why)
 
 
 def _keep_by_policy(

@@ -78,6 +78,7 @@ class StagedSnapshot:
         evidence_from: Path | None = None,
         batch_size: int = ROW_GROUP_SIZE,
         part: str | None = None,
+        originals: dict[str, Any] | None = None,
     ) -> None:
         """``resume``: a killed run of this snapshot is being resumed; its WARC files are
         kept (the journal's rows point into them) and the data files are rebuilt.
@@ -85,7 +86,9 @@ class StagedSnapshot:
         published snapshot whose WARC files are this one's evidence too (a reparse); they
         are hard-linked, not copied, where the filesystem allows. ``part``: one worker's
         share of a snapshot many workers write together (``archiver.distribute``): its own
-        JSON Lines and WARC files in the shared folder."""
+        JSON Lines and WARC files in the shared folder. ``originals``: the payloads earlier
+        snapshots keep, which this one's WARC files refer to instead of storing them again
+        (``archiver.evidence.revisits``)."""
         self.data_dir = Path(data_dir)
         self.snapshot_id = check_snapshot_id(snapshot_id)
         self.path = self.data_dir / STAGING / snapshot_id
@@ -119,7 +122,7 @@ class StagedSnapshot:
         if warc:
             info = {"isPartOf": snapshot_id, **(warc_info or {})}
             prefix = f"{snapshot_id}-{part}" if part else snapshot_id
-            self.warc = WarcWriter(self.path / WARC_FOLDER, prefix, info=info)
+            self.warc = WarcWriter(self.path / WARC_FOLDER, prefix, info=info, originals=originals)
         if evidence_from is not None:
             link_evidence(evidence_from / WARC_FOLDER, self.path / WARC_FOLDER)
 

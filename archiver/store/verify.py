@@ -35,6 +35,7 @@ def verify_snapshot(info: SnapshotInfo) -> list[str]:
     if not any(name.endswith((".jsonl", ".jsonl.gz")) for name in data):
         problems.append(f"{where}: manifest lists no {JSONL_FILE}")
     records: dict[str, dict[str, str]] = {}
+    revisits: list[tuple[str, str, str]] = []
     for name, expected in files.items():
         path = info.path / name
         if not path.is_file():
@@ -48,8 +49,9 @@ def verify_snapshot(info: SnapshotInfo) -> list[str]:
         if sha256_file(path) != expected.get("sha256"):
             problems.append(f"{where}: {name} checksum does not match the manifest")
         if name.startswith(f"{WARC_FOLDER}/"):
-            warc_problems, records[name] = verify_warc_file(path)
+            warc_problems, records[name] = verify_warc_file(path, revisits)
             problems += [f"{where}: {name}: {problem}" for problem in warc_problems]
+    problems += _verify_revisits(info, revisits)
     rows = {"parquet": 0, "jsonl": 0}
     for name in data:
         path = info.path / name
@@ -81,6 +83,26 @@ def verify_snapshot(info: SnapshotInfo) -> list[str]:
             unit = "rows" if kind == "parquet" else "lines"
             problems.append(f"{where}: {name} has {found} {unit}, manifest says {expected_rows}")
     return problems
+
+
+def _verify_revisits(info: SnapshotInfo, revisits: list[tuple[str, str, str]]) -> list[str]:
+    """A revisit record is evidence only while its original exists: say which do not."""
+    from archiver.evidence.revisits import locate
+
+    data_dir = info.path.parent.parent
+    cache: dict = {}
+    missing = [
+        (record_id, reference)
+        for record_id, reference, original in revisits
+        if not original or locate(data_dir, reference, original, cache) is None
+    ]
+    if not missing:
+        return []
+    record_id, reference = missing[0]
+    return [
+        f"snapshot {info.snapshot_id}: {len(missing)} revisit record(s) whose original is "
+        f"missing (first: {record_id}, original in {reference or '?'})"
+    ]
 
 
 def _verify_parquet(
