@@ -13,6 +13,7 @@ from archiver.extract.published import (
     combine,
     day_exact,
     entry_markup,
+    entry_markups,
     json_ld_dates,
     post_date,
     stated_interval,
@@ -87,6 +88,24 @@ def test_what_is_no_time_is_no_evidence(raw: str | None) -> None:
 )  # fmt: skip
 def test_an_entrys_markup_states_its_time(markup: str, expected: str | None) -> None:
     assert entry_markup(html.fragment_fromstring(markup)) == expected
+
+
+def test_a_page_read_at_once_gives_each_entry_its_own_time() -> None:
+    """``entry_markups`` runs each query once per page; it must agree with ``entry_markup``
+    entry by entry, the priority order included, and leave out what lies outside entries."""
+    page = html.fromstring(
+        "<html><body><time datetime='2020-01-01'>page footer, no entry</time><ul>"
+        "<li><time datetime='2024-03-01'>a</time><span itemprop='datePublished' "
+        "content='2024-02-01'></span></li>"
+        "<li>no time</li>"
+        "<li><time class='updated' datetime='2025-01-01'>u</time>"
+        "<time datetime='2024-04-01'>p</time></li>"
+        "<li><time datetime='bad'>x</time><abbr class='published' title='2024-05-01'>y</abbr></li>"
+        "</ul></body></html>"
+    )
+    nodes = page.xpath("//li")
+    assert entry_markups(page, nodes) == [entry_markup(node) for node in nodes]
+    assert entry_markups(page, nodes) == ["2024-02-01", None, "2024-04-01", "2024-05-01"]
 
 
 LISTING_LD = """<html><head><script type="application/ld+json">

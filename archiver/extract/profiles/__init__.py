@@ -24,7 +24,7 @@ from parsel import Selector
 from parsel.csstranslator import HTMLTranslator
 
 from archiver.errors import ArchiverError
-from archiver.extract.published import entry_markup
+from archiver.extract.published import entry_markups
 from archiver.extract.readable import element_text
 
 # Profile field name -> ListingEntry attribute, for the contract's fields.
@@ -243,8 +243,8 @@ class Profile:
             for node in nodes
         ]
         if PUBLISHED_FIELD not in self.fields:  # not declared: the entry's standard markup
-            for entry, node in zip(entries, nodes, strict=True):
-                entry[PUBLISHED_FIELD] = entry_markup(node)
+            for entry, markup in zip(entries, entry_markups(page, nodes), strict=True):
+                entry[PUBLISHED_FIELD] = markup
         page_source = self._value(page, "source", self.page.get("source", ""), unmatched)
         default_source = page_source or urlsplit(page_url).hostname or "local file"
         for entry in entries:
