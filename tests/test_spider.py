@@ -296,3 +296,39 @@ def test_a_page_replayed_from_the_journal_is_counted_as_it_was_read() -> None:
     assert state.encodings == {"cp1251": 1}
     assert state.decode_problems == [{"url": LISTING, **record["decoding"]}]
     assert resumed.crawler.stats.get_value("archiver/decode/page/declared_wrong") == 1
+
+
+def test_a_page_parsed_on_its_own_is_the_first_of_its_listing() -> None:
+    """``scrapy parse --spider=listing URL`` calls parse without a listing or page number:
+    the page is page 1 of a listing of its own, so its announced total is read."""
+    spider = make_spider()
+    response = HtmlResponse(
+        LISTING, body=(FIXTURES / "aggregator_edge.html").read_bytes(), request=Request(LISTING)
+    )
+    drain(spider.parse(response))
+    assert spider.listings[LISTING].announced == 1204
+
+
+def test_unmatched_patterns_are_counted_per_field(tmp_path) -> None:
+    demo = (Path(__file__).parents[1] / "archiver/extract/profiles/demo.toml").read_text()
+    profile = tmp_path / "strict.toml"
+    profile.write_text(
+        demo.replace('name = "demo"', 'name = "strict"') + "\n[patterns]\nviews = '^(\\d+) hits$'\n"
+    )
+    spider = make_spider(profile=str(profile))
+    entries, _ = run_parse(spider, response_for(FIXTURES / "aggregator_edge.html", LISTING))
+    assert len(entries) == 3 and all(e.views_text is None for e in entries)
+    assert spider.crawler.stats.get_value("archiver/extract/views/pattern_unmatched") == 3
+
+
+def test_a_location_header_on_a_non_redirect_is_no_redirect() -> None:
+    from scrapy.spidermiddlewares.httperror import HttpError
+    from twisted.python.failure import Failure
+
+    spider = make_spider()
+    request = Request(LISTING, meta={"listing": LISTING})
+    response = HtmlResponse(LISTING, status=404, headers={"Location": "/elsewhere"}, body=b"")
+    failure = Failure(HttpError(response))
+    failure.request = request  # type: ignore[attr-defined]
+    spider.page_failed(failure)
+    assert spider.listings[LISTING].failed == [{"url": LISTING, "reason": "HttpError: HTTP 404"}]
