@@ -332,3 +332,35 @@ def test_a_location_header_on_a_non_redirect_is_no_redirect() -> None:
     failure.request = request  # type: ignore[attr-defined]
     spider.page_failed(failure)
     assert spider.listings[LISTING].failed == [{"url": LISTING, "reason": "HttpError: HTTP 404"}]
+
+
+def demo_page(entries: list[tuple[str, str | None]]) -> bytes:
+    items = "".join(
+        '<li class="post"><h2 class="post-title">'
+        + (f'<a href="{url}">{title}</a>' if url else title)
+        + "</h2></li>"
+        for title, url in entries
+    )
+    return f'<html><body><ol class="posts">{items}</ol></body></html>'.encode()
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        # Entries without links: only their titles tell the pages apart.
+        ([("Alpha", None), ("Beta", None)], [("Gamma", None), ("Delta", None)]),
+        # The same titles on another page ("Weekly notes"): only the links differ.
+        ([("Weekly notes", "/w/1"), ("Links", "/l/1")], [("Weekly notes", "/w/2"), ("Links", "/l/2")]),
+    ],
+)  # fmt: skip
+def test_a_page_is_a_repeat_only_when_titles_and_links_both_repeat(first, second) -> None:
+    spider = make_spider(profile="demo")
+    one = HtmlResponse(LISTING, body=demo_page(first), request=Request(LISTING))
+    two = HtmlResponse(f"{LISTING}&n=2", body=demo_page(second), request=Request(LISTING))
+    entries, _ = run_parse_from(spider, one, LISTING, 1, 0)
+    more, _ = run_parse_from(spider, two, LISTING, 2, 2)
+    assert [e.title for e in entries + more] == [t for t, _ in first + second]
+    assert spider.listings[LISTING].stopped is None
+    again = HtmlResponse(f"{LISTING}&n=3", body=demo_page(second), request=Request(LISTING))
+    repeated, _ = run_parse_from(spider, again, LISTING, 3, 4)
+    assert repeated == [] and "repeats an earlier page" in spider.listings[LISTING].stopped
