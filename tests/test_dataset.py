@@ -340,6 +340,21 @@ def test_a_vanished_entry_is_shown_under_its_latest_title(tmp_path) -> None:
     assert gone["views"].isna().all() and gone["position"].isna().all()
 
 
+def test_diff_of_a_listing_skips_manifests_written_before_start_urls(tmp_path) -> None:
+    """An old snapshot that names no start URL belongs to no listing: left out, no crash."""
+    a = "https://agg.example/"
+    old = publish(tmp_path, "d0", [entry("d0", "Old", 1)])
+    manifest_path = old / "_meta" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    del manifest["start_urls"]
+    manifest_path.write_text(json.dumps(manifest))
+    publish(tmp_path, "d1", [entry("d1", "A", 1, listing_url=a)], start_urls=[a])
+    publish(tmp_path, "d2", [entry("d2", "A", 1, listing_url=a), entry("d2", "B", 2, listing_url=a)],
+            start_urls=[a])  # fmt: skip
+    changes = diff(tmp_path, listing=a)
+    assert [row["title"] for row in changes["new"]] == ["B"]
+
+
 def test_history_reads_manifests_written_before_start_urls(tmp_path) -> None:
     """Older snapshots named only their sources; absence is then judged per source."""
     for snapshot_id, titles in (("d0", ["A", "B"]), ("d1", ["A"])):
