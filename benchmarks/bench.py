@@ -67,6 +67,7 @@ def run_measured(command: list[str], cwd: Path, samples: list | None = None) -> 
     stderr: list[bytes] = []
     reader = threading.Thread(target=lambda: stderr.append(process.stderr.read()), daemon=True)
     reader.start()
+
     def sample() -> None:
         while process.poll() is None:
             for pid in _tree(process.pid):  # the command, under GNU time: its child
@@ -231,7 +232,8 @@ def rows(n: int):
             "summary": "A summary of a post, long enough to look like a real one. " * 3,
             "age_text": f"{i % 30} days ago", "published_earliest": t - timedelta(days=i % 30 + 1),
             "published_latest": t - timedelta(days=i % 30), "published_source": "age",
-            "published_raw": None, "published_conflict": None, "views": i, "views_text": f"{i} views",
+            "published_raw": None, "published_conflict": None, "views": i,
+            "views_text": f"{i} views",
             "position": i % 1000 + 1, "page_url": f"https://bench.example/page/{i // 20}/",
             "listing_url": "https://bench.example/", "listing_name": "bench",
             "fetched_at": t, "page_time": t,
