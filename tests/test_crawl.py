@@ -401,3 +401,19 @@ def test_a_crawl_under_cron_s_bare_ascii_locale_archives_the_same_rows(serve, tm
         )  # fmt: skip
         assert shown.returncode == 0, shown.stderr.decode("utf-8", "replace")[-2000:]
         assert "Semi-Supervised Learn…" in shown.stdout.decode("utf-8"), command
+
+
+def test_the_warc_says_which_http_version_the_server_spoke(demo_crawl) -> None:
+    """The demo server speaks HTTP/1.0 (Python's http.server); the evidence says so, not a
+    default of HTTP/1.1."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    _, data_dir = demo_crawl
+    [snapshot] = list_snapshots(data_dir)
+    protocols = set()
+    for path in (snapshot.path / "_warc").glob("*.warc.gz"):
+        with path.open("rb") as stream:
+            for record in ArchiveIterator(stream):
+                if record.rec_type == "response":
+                    protocols.add(record.http_headers.protocol)
+    assert protocols == {"HTTP/1.0"}
