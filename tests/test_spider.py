@@ -355,12 +355,16 @@ def demo_page(entries: list[tuple[str, str | None]]) -> bytes:
 )  # fmt: skip
 def test_a_page_is_a_repeat_only_when_titles_and_links_both_repeat(first, second) -> None:
     spider = make_spider(profile="demo")
-    one = HtmlResponse(LISTING, body=demo_page(first), request=Request(LISTING))
-    two = HtmlResponse(f"{LISTING}&n=2", body=demo_page(second), request=Request(LISTING))
+    one = HtmlResponse(LISTING, body=demo_page(first), request=Request(LISTING), encoding="utf-8")
+    two = HtmlResponse(
+        f"{LISTING}&n=2", body=demo_page(second), request=Request(LISTING), encoding="utf-8"
+    )
     entries, _ = run_parse_from(spider, one, LISTING, 1, 0)
     more, _ = run_parse_from(spider, two, LISTING, 2, 2)
     assert [e.title for e in entries + more] == [t for t, _ in first + second]
     assert spider.listings[LISTING].stopped is None
-    again = HtmlResponse(f"{LISTING}&n=3", body=demo_page(second), request=Request(LISTING))
+    again = HtmlResponse(
+        f"{LISTING}&n=3", body=demo_page(second), request=Request(LISTING), encoding="utf-8"
+    )
     repeated, _ = run_parse_from(spider, again, LISTING, 3, 4)
     assert repeated == [] and "repeats an earlier page" in spider.listings[LISTING].stopped
