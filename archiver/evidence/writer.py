@@ -206,7 +206,9 @@ class WarcWriter:
             header_pairs(exchange.headers, TRANSPORT_HEADERS),
             protocol=exchange.protocol or "HTTP/1.1",
         )
-        original = self.originals.get(payload_digest(exchange.body)) if exchange.body else None
+        original = None
+        if self.originals and exchange.body:  # no digest to compute on a listing's first crawl
+            original = self.originals.get(payload_digest(exchange.body))
         if original is not None:  # kept by an earlier snapshot: point to it
             response = self._builder.create_revisit_record(
                 url,
