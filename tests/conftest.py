@@ -205,6 +205,15 @@ def crawl() -> Callable[..., subprocess.CompletedProcess]:
     return run_crawl
 
 
+@pytest.fixture(scope="session")
+def pywb() -> Path:
+    """The folder of pywb's programs (``make test`` installs them in .venv-pywb)."""
+    tool = ROOT / ".venv-pywb" / "bin" / "wayback"
+    if not tool.exists():
+        pytest.skip(f"pywb is not installed at {tool.parent} (make test installs it)")
+    return tool.parent
+
+
 def needs_realworld() -> pytest.MarkDecorator:
     return pytest.mark.skipif(
         not REALWORLD.is_dir(), reason=f"real-world pages not present at {REALWORLD}"

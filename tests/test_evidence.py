@@ -23,7 +23,8 @@ import archiver
 from archiver.evidence.records import parse_warc_date
 from archiver.store.layout import SnapshotInfo, list_snapshots
 from archiver.store.verify import verify_snapshot
-from tests.conftest import ROOT, module_command, module_env, run_crawl
+from tests.conftest import module_command, module_env, run_crawl
+from tests.pywb import replay
 from tests.sites import Reply, ScriptedSite, listing_page
 
 SECRETS = {"Authorization": "Basic YWxpY2U6czNjcmV0", "Cookie": "session=abc123"}
@@ -442,52 +443,9 @@ def test_the_demo_states_its_own_time(tmp_path) -> None:
     assert listing["page_time_sources"] == {"page": 2}
 
 
-@pytest.fixture(scope="session")
-def pywb() -> Path:
-    tool = ROOT / ".venv-pywb" / "bin" / "wayback"
-    if not tool.exists():
-        pytest.skip(f"pywb is not installed at {tool.parent} (make test installs it)")
-    return tool.parent
-
-
 def test_pywb_replays_the_crawl(crawled, pywb, tmp_path) -> None:
     """The archivists' own replay tool reads the files: pywb serves each page back."""
-    import socket
-    import time
-    import urllib.request
-
     _, _, url = crawled
-    snapshot = located(crawled)
-    subprocess.run(
-        [str(pywb / "wb-manager"), "init", "archive"], cwd=tmp_path, check=True, capture_output=True
-    )
-    paths = [str(p) for p in (snapshot.path / "_warc").glob("*.warc.gz")]
-    subprocess.run(
-        [str(pywb / "wb-manager"), "add", "archive", *paths],
-        cwd=tmp_path,
-        check=True,
-        capture_output=True,
-    )
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [str(pywb / "wayback"), "--bind", "127.0.0.1", "--port", str(port)],
-        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        replay = f"http://127.0.0.1:{port}/archive/2id_/{url}page2.html"
-        while True:
-            try:
-                with urllib.request.urlopen(replay, timeout=5) as answer:
-                    body = answer.read()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.3)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    paths = [str(p) for p in (located(crawled).path / "_warc").glob("*.warc.gz")]
+    body, _ = replay(pywb, tmp_path, paths, f"2id_/{url}page2.html")
     assert b"Post number 4" in body and b"Post number 6" in body

@@ -5,10 +5,7 @@ capture is a WARC revisit record naming the original, and everything that reads 
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
-import time
-import urllib.request
 from pathlib import Path
 
 import pandas as pd
@@ -17,7 +14,8 @@ import pytest
 import archiver
 from archiver.store.layout import list_snapshots
 from archiver.store.verify import verify_snapshot
-from tests.conftest import ROOT, module_command, module_env, run_crawl
+from tests.conftest import module_command, module_env, run_crawl
+from tests.pywb import replay
 from tests.sites import ScriptedSite, serve_files, write_listing
 from tests.test_evidence import records, reparse
 
@@ -147,48 +145,17 @@ def test_revisits_can_be_turned_off(tmp_path) -> None:
     assert second.manifest["revisits"] == {"records": 0, "of": []}
 
 
-@pytest.fixture(scope="session")
-def pywb() -> Path:
-    tool = ROOT / ".venv-pywb" / "bin" / "wayback"
-    if not tool.exists():
-        pytest.skip(f"pywb is not installed at {tool.parent} (make test installs it)")
-    return tool.parent
-
-
 def test_pywb_replays_a_revisit_from_its_original(three_days, pywb, tmp_path) -> None:
     data_dir, url, first, second, _ = three_days
     # Where they are now: a reparse in an earlier test moved the reading it replaced.
     now = {s.snapshot_id: s for s in list_snapshots(data_dir, superseded=True)}
     first, second = now[first.snapshot_id], now[second.snapshot_id]
-    manager = str(pywb / "wb-manager")
-    subprocess.run([manager, "init", "c"], cwd=tmp_path, check=True, capture_output=True)
     warcs = [str(p) for s in (first, second) for p in (s.path / "_warc").glob("*.warc.gz")]
-    subprocess.run([manager, "add", "c", *warcs], cwd=tmp_path, check=True, capture_output=True)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [str(pywb / "wayback"), "--bind", "127.0.0.1", "--port", str(port)],
-        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
     [revisit] = [
         r for r in records(second) if r["type"] == "revisit" and r["uri"].endswith("page2.html")
     ]
     stamp = "".join(ch for ch in revisit["date"] if ch.isdigit())[:14]
-    try:
-        deadline = time.monotonic() + 60
-        replay = f"http://127.0.0.1:{port}/c/{stamp}id_/{url}page2.html"
-        while True:
-            try:
-                with urllib.request.urlopen(replay, timeout=5) as answer:
-                    body, memento = answer.read(), answer.headers.get("Memento-Datetime")
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.3)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    body, headers = replay(pywb, tmp_path, warcs, f"{stamp}id_/{url}page2.html")
+    memento = headers.get("Memento-Datetime")
     assert b"Post number 4" in body
     assert memento is not None

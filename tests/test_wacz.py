@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import socket
 import subprocess
-import time
-import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -17,6 +14,7 @@ import pytest
 import archiver
 from archiver.store.layout import list_snapshots
 from tests.conftest import ROOT, module_command, module_env
+from tests.pywb import replay
 from tests.sites import ScriptedSite
 from tests.test_evidence import crawl, located, records, site_route
 
@@ -117,44 +115,9 @@ def test_py_wacz_validates_the_package(package, wacz_tool) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.fixture(scope="session")
-def pywb() -> Path:
-    tool = ROOT / ".venv-pywb" / "bin" / "wayback"
-    if not tool.exists():
-        pytest.skip(f"pywb is not installed at {tool.parent} (make test installs it)")
-    return tool.parent
-
-
 def test_pywb_replays_the_package(crawled, package, pywb, tmp_path) -> None:
     _, _, url = crawled
-    manager = str(pywb / "wb-manager")
-    subprocess.run([manager, "init", "c"], cwd=tmp_path, check=True, capture_output=True)
-    subprocess.run(
-        [manager, "add", "--unpack-wacz", "c", str(package)],
-        cwd=tmp_path, check=True, capture_output=True,
-    )  # fmt: skip
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [str(pywb / "wayback"), "--bind", "127.0.0.1", "--port", str(port)],
-        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        replay = f"http://127.0.0.1:{port}/c/2id_/{url}page2.html"
-        while True:
-            try:
-                with urllib.request.urlopen(replay, timeout=5) as answer:
-                    body = answer.read()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.3)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    body, _ = replay(pywb, tmp_path, ["--unpack-wacz", str(package)], f"2id_/{url}page2.html")
     assert b"Post number 4" in body and b"Post number 6" in body
 
 
