@@ -9,8 +9,8 @@ from typing import TextIO
 
 from archiver.cli.output import Progress, say
 from archiver.errors import ArchiverError
-from archiver.store.layout import JSONL_FILE, find_snapshot, list_snapshots
-from archiver.store.rows import open_jsonl
+from archiver.store.layout import find_snapshot, list_snapshots
+from archiver.store.rows import published_rows
 from archiver.store.verify import verify_snapshot
 
 
@@ -66,8 +66,6 @@ def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
     """``archiver export --wacz SNAPSHOT``: its evidence as one WACZ package, checked first:
     a damaged snapshot is not exported as if it were sound."""
-    import json
-
     from archiver.evidence.wacz import write_wacz
 
     snapshot = find_snapshot(
@@ -79,11 +77,8 @@ def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
     target = Path(args.output or f"{snapshot.snapshot_id}.wacz")
     if not target.parent.is_dir():
         raise ArchiverError(f"{target.parent} is not a folder")
-    names = [n for n in snapshot.manifest.get("files", {}) if n.endswith((".jsonl", ".jsonl.gz"))]
-    page_ids = set()
-    for name in names or [JSONL_FILE]:
-        with open_jsonl(snapshot.path / name) as rows:
-            page_ids |= {json.loads(line).get("warc_record_id") for line in rows}
+    rows = published_rows(snapshot.path, snapshot.manifest)
+    page_ids = {row.get("warc_record_id") for row in rows}
     try:
         package = write_wacz(snapshot.path, target, snapshot.manifest, page_ids - {None})
     except ValueError as exc:

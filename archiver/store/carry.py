@@ -9,13 +9,12 @@ without a request, and each post whose page stated no date is not asked again.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from archiver.store.layout import JSONL_FILE, SnapshotInfo, current_readings, list_snapshots
-from archiver.store.rows import open_jsonl
+from archiver.store.layout import SnapshotInfo, current_readings, list_snapshots
+from archiver.store.rows import published_rows
 
 logger = logging.getLogger(__name__)
 
@@ -35,15 +34,10 @@ def read_known(path: Path, manifest: dict, snapshot_id: str | None) -> KnownDate
     """The dates one snapshot read from post pages (its JSON Lines rows and manifest)."""
     known = KnownDates(snapshot_id)
     known.undated = set((manifest.get("dating") or {}).get("posts_undated") or [])
-    # Every part's rows (one per worker of a shared crawl), gzip or, in manifest format 1, plain.
-    names = [n for n in manifest.get("files", {}) if n.endswith((".jsonl", ".jsonl.gz"))]
     try:
-        for name in names or [JSONL_FILE]:
-            with open_jsonl(path / name) as rows:
-                for line in rows:
-                    row = json.loads(line)
-                    if row.get("published_source") in CARRIED_SOURCES and row.get("url"):
-                        known.dated.setdefault(row["url"], row["published_raw"])
+        for row in published_rows(path, manifest):
+            if row.get("published_source") in CARRIED_SOURCES and row.get("url"):
+                known.dated.setdefault(row["url"], row["published_raw"])
     except (OSError, ValueError, KeyError) as exc:  # nothing carried: posts are asked again
         logger.warning("dates of %s not carried forward: %s", path.name, exc)
         return KnownDates(snapshot_id)

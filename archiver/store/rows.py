@@ -57,6 +57,17 @@ def open_jsonl(path: str | os.PathLike[str]) -> BinaryIO:
     return open(path, "rb")
 
 
+def published_rows(snapshot: Path, manifest: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """A published snapshot's rows as JSON, from every part's JSON Lines file the manifest
+    lists (gzip; plain in manifest format 1), untyped: for readers that want a few fields
+    without pyarrow (the carried dates, the pages of a WACZ)."""
+    names = [n for n in manifest.get("files", {}) if n.endswith((".jsonl", ".jsonl.gz"))]
+    for name in names or ["_meta/entries.jsonl"]:
+        with open_jsonl(snapshot / name) as lines:
+            for line in lines:
+                yield json.loads(line)
+
+
 def compress_jsonl(source: Path) -> Path:
     """``source`` gzipped beside it (``.jsonl.gz``, synced), then ``source`` removed.
 
