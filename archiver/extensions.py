@@ -8,7 +8,6 @@ closes.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -240,14 +239,10 @@ class SnapshotWriter:
         warc = self.snapshot.warc
         if warc is not None:
             return {"records": warc.revisits, "of": sorted(warc.revisited)}
-        if self.replay_from:
-            from archiver.store.layout import MANIFEST_FILE
+        if self.replay_from:  # a reparse: its WARC files, and so their revisits, are its source's
+            from archiver.store.layout import read_manifest
 
-            try:
-                source = json.loads((Path(self.replay_from) / MANIFEST_FILE).read_text("utf-8"))
-            except (OSError, ValueError):
-                source = {}
-            return source.get("revisits") or {"records": 0, "of": []}
+            return read_manifest(Path(self.replay_from)).get("revisits") or {"records": 0, "of": []}
         return {"records": 0, "of": []}
 
     def build_manifest(self, spider: Spider, reason: str) -> dict[str, Any]:

@@ -20,7 +20,6 @@ crawl and ``archiver reparse`` make the same rows from it.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from datetime import datetime
 from pathlib import Path
@@ -46,7 +45,7 @@ from archiver.extract.published import (
 from archiver.pipelines.identity import canonical_post_key
 from archiver.scope.reach import same_site
 from archiver.store.carry import KnownDates, last_known, read_known
-from archiver.store.layout import MANIFEST_FILE
+from archiver.store.layout import read_manifest
 
 if TYPE_CHECKING:
     from archiver.spiders.listing import ListingSpider
@@ -149,11 +148,7 @@ class EntryDating:
         if listing not in self._known:
             if self.replay:  # reparse: the dates the crawl being re-read had carried
                 path = Path(self.replay)
-                try:
-                    manifest = json.loads((path / MANIFEST_FILE).read_text(encoding="utf-8"))
-                except (OSError, ValueError):
-                    manifest = {}
-                found = read_known(path, manifest, path.name)
+                found = read_known(path, read_manifest(path), path.name)
             else:
                 found = last_known(self.data_dir, listing)
             found.dated = {_key(url): raw for url, raw in found.dated.items()}

@@ -124,6 +124,16 @@ class SnapshotInfo:
         return self.path.parent.name == SUPERSEDED
 
 
+def read_manifest(folder: Path) -> dict[str, Any]:
+    """A snapshot folder's manifest; ``{}`` when it has none a reader can use (a reader that
+    needs it whole lists the folder instead, and sees it as ``damaged``)."""
+    try:
+        manifest = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return manifest if isinstance(manifest, dict) else {}
+
+
 def _listed(root: Path) -> list[SnapshotInfo]:
     if not root.is_dir():
         return []
