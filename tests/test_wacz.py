@@ -145,3 +145,15 @@ def test_an_unknown_snapshot_is_one_line(crawled, tmp_path) -> None:
     result = export(data_dir, "--wacz", "nope", "-o", str(tmp_path / "x.wacz"))
     assert result.returncode == 2
     assert result.stderr.strip() == f"archiver: snapshot 'nope' not found under {data_dir}"
+
+
+def test_output_into_a_folder_or_nowhere_says_so_in_one_line(crawled, tmp_path) -> None:
+    snapshot, data_dir, _ = crawled
+    result = export(data_dir, "--wacz", snapshot.snapshot_id, "-o", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / f"{snapshot.snapshot_id}.wacz").is_file()  # named after the snapshot
+    # /proc takes no new files, even from root: the write fails after the checks pass.
+    result = export(data_dir, "--wacz", snapshot.snapshot_id, "-o", "/proc/x.wacz")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "archiver: cannot write /proc/x.wacz: No such file or directory"
+    assert not list(tmp_path.glob("*.partial"))

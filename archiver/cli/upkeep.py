@@ -75,6 +75,8 @@ def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
     if problems:
         raise ArchiverError(f"{problems[0]} (and {len(problems) - 1} more); not exported")
     target = Path(args.output or f"{snapshot.snapshot_id}.wacz")
+    if target.is_dir():  # -o a folder: the package goes inside it, named after the snapshot
+        target = target / f"{snapshot.snapshot_id}.wacz"
     if not target.parent.is_dir():
         raise ArchiverError(f"{target.parent} is not a folder")
     rows = published_rows(snapshot.path, snapshot.manifest)
@@ -83,6 +85,8 @@ def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
         package = write_wacz(snapshot.path, target, snapshot.manifest, page_ids - {None})
     except ValueError as exc:
         raise ArchiverError(str(exc)) from None
+    except OSError as exc:
+        raise ArchiverError(f"cannot write {target}: {exc.strerror or exc}") from None
     warcs = sum(1 for r in package["resources"] if r["path"].startswith("archive/"))
     say(out, f"wrote {target} ({warcs} WARC file(s), {target.stat().st_size:,} bytes)")
     return 0

@@ -163,15 +163,19 @@ def write_wacz(
     package_bytes = json.dumps(package, indent=2).encode("utf-8")
     digest = {"path": "datapackage.json", "hash": _sha256(package_bytes)}
     partial = target.with_name(target.name + ".partial")
-    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as package_zip:
-        for name, content in members:
-            if isinstance(content, Path):
-                package_zip.write(content, name)
-            else:
-                package_zip.writestr(name, content)
-        package_zip.writestr("datapackage.json", package_bytes)
-        package_zip.writestr("datapackage-digest.json", json.dumps(digest, indent=2))
-    with partial.open("rb+") as handle:
-        os.fsync(handle.fileno())
-    os.replace(partial, target)
+    try:
+        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as package_zip:
+            for name, content in members:
+                if isinstance(content, Path):
+                    package_zip.write(content, name)
+                else:
+                    package_zip.writestr(name, content)
+            package_zip.writestr("datapackage.json", package_bytes)
+            package_zip.writestr("datapackage-digest.json", json.dumps(digest, indent=2))
+        with partial.open("rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(partial, target)
+    except BaseException:  # a full disk, Ctrl-C: no half package left beside the target
+        partial.unlink(missing_ok=True)
+        raise
     return package
