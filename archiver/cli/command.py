@@ -196,7 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("snapshot", help="the snapshot id")
     p.add_argument("--wacz", action="store_true", required=True, help="as WACZ (the format)")
-    p.add_argument("-o", "--output", help="the file to write (default: <snapshot id>.wacz)")
+    p.add_argument(
+        "-o", "--output", help="the file, or a folder, to write to (default: <snapshot id>.wacz)"
+    )
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser(
